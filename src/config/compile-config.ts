@@ -1,0 +1,90 @@
+import type { CompiledConfig, CompiledRoute, StoreConfig } from './types.js'
+import { ProblemList } from './problems.js'
+import { parseDuration, parseSize } from './duration.js'
+import { compileRoute, take, type RawRoute } from './compile-route.js'
+import { compileIdentity, type RawIdentity } from './compile-identity.js'
+import { compileInvalidation, type RawInvalidation } from './compile-invalidation.js'
+
+/** The shape the schema guarantees. */
+export interface RawConfig {
+  upstream: string
+  upstreamTimeout?: string | number
+  listen: { host?: string; port: number }
+  store?: {
+    redis?: string; keyPrefix?: string; timeout?: string | number; maxEntrySize?: string | number
+    stampTtl?: string | number; memory?: { maxEntries?: number; maxSize?: string | number }
+  }
+  identity: RawIdentity
+  routes: RawRoute[]
+  invalidation?: RawInvalidation
+  admin?: { host?: string; port: number; token: string }
+  log?: { level?: string }
+}
+
+export function compileConfig(raw: RawConfig, source: string, problems: ProblemList): CompiledConfig | undefined {
+  const upstream = compileUpstream(raw.upstream, problems)
+  const store = compileStore(raw, problems)
+  const routes = compileRoutes(raw.routes, store.maxEntryBytes, problems)
+  const identity = compileIdentity(raw.identity, problems)
+  const invalidation = compileInvalidation(raw.invalidation, problems)
+  if (raw.admin && raw.admin.port === raw.listen.port && raw.admin.port !== 0) {
+    problems.add(['admin', 'port'], 'the admin port must differ from the proxy port (admin endpoints are never public)')
+  }
+  if (!problems.empty || !upstream || !identity) return undefined
+  return {
+    source,
+    upstream,
+    upstreamTimeoutMs: raw.upstreamTimeout === undefined ? 30_000 : take(parseDuration(raw.upstreamTimeout), ['upstreamTimeout'], problems, 30_000),
+    listen: { host: raw.listen.host ?? '127.0.0.1', port: raw.listen.port },
+    store,
+    identity,
+    routes,
+    invalidation,
+    admin: raw.admin ? { host: raw.admin.host ?? '127.0.0.1', port: raw.admin.port, token: raw.admin.token } : undefined,
+    logLevel: raw.log?.level ?? 'info',
+  }
+}
+
+function compileUpstream(text: string, problems: ProblemList): URL | undefined {
+  try {
+    const url = new URL(text)
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('not http(s)')
+    if (url.search || url.hash) throw new Error('no query or fragment')
+    return url
+  } catch {
+    problems.add(['upstream'], `"${text}" is not an http(s) base URL (e.g. http://127.0.0.1:8000)`)
+    return undefined
+  }
+}
+
+function compileStore(raw: RawConfig, problems: ProblemList): StoreConfig {
+  const store = raw.store ?? {}
+  const keyPrefix = store.keyPrefix ?? 'ccp:'
+  const maxEntryBytes = store.maxEntrySize === undefined ? 1 << 20 : take(parseSize(store.maxEntrySize), ['store', 'maxEntrySize'], problems, 0)
+  // An empty store.redis (e.g. `${REDIS_URL:-}`) means the same as leaving it out.
+  if (store.redis) {
+    if (!/^rediss?:\/\//.test(store.redis)) problems.add(['store', 'redis'], `"${redactUrl(store.redis)}" is not a redis:// or rediss:// URL`)
+    const timeoutMs = store.timeout === undefined ? 100 : take(parseDuration(store.timeout), ['store', 'timeout'], problems, 100)
+    return { kind: 'redis', url: store.redis, keyPrefix, timeoutMs, maxEntryBytes }
+  }
+  const maxBytes = store.memory?.maxSize === undefined ? 256 << 20 : take(parseSize(store.memory.maxSize), ['store', 'memory', 'maxSize'], problems, 0)
+  return { kind: 'memory', keyPrefix, maxEntries: store.memory?.maxEntries ?? 10_000, maxBytes, maxEntryBytes }
+}
+
+function compileRoutes(raws: RawRoute[], maxEntryBytes: number, problems: ProblemList): CompiledRoute[] {
+  const seen = new Map<string, number>()
+  const routes: CompiledRoute[] = []
+  raws.forEach((raw, i) => {
+    const first = seen.get(raw.name)
+    if (first !== undefined) problems.add(['routes', i, 'name'], `duplicate route name "${raw.name}" (also routes[${first}])`)
+    seen.set(raw.name, first ?? i)
+    const route = compileRoute(raw, ['routes', i], { maxEntryBytes }, problems)
+    if (route) routes.push(route)
+  })
+  return routes
+}
+
+/** Never print credentials found in a URL. */
+export function redactUrl(text: string): string {
+  return text.replace(/\/\/([^/@]*)@/, '//***@')
+}

@@ -1,0 +1,85 @@
+import type { TagTemplate } from '../tags/tag-template.js'
+
+/** The compiled, frozen configuration. Produced only by `loadConfig`; never mutated. */
+export interface CompiledConfig {
+  /** The file it came from (or a label such as "<inline>"), for error messages. */
+  readonly source: string
+  readonly upstream: URL
+  readonly upstreamTimeoutMs: number
+  readonly listen: { readonly host: string; readonly port: number }
+  readonly store: StoreConfig
+  readonly identity: IdentityConfig
+  readonly routes: readonly CompiledRoute[]
+  readonly invalidation: InvalidationConfig | undefined
+  readonly admin: AdminConfig | undefined
+  readonly logLevel: string
+}
+
+export type StoreConfig =
+  | { readonly kind: 'redis'; readonly url: string; readonly keyPrefix: string; readonly timeoutMs: number; readonly maxEntryBytes: number }
+  | { readonly kind: 'memory'; readonly keyPrefix: string; readonly maxEntries: number; readonly maxBytes: number; readonly maxEntryBytes: number }
+
+export type IdentityConfig =
+  | { readonly kind: 'jwt'; readonly jwt: JwtConfig }
+  | { readonly kind: 'header'; readonly header: { readonly tenant: string; readonly user: string | undefined } }
+
+export interface JwtConfig {
+  /** HMAC secret for HS256/384/512, or a PEM public key for RS, PS, ES or EdDSA algorithms. */
+  readonly key: string
+  readonly keyKind: 'secret' | 'publicKey'
+  readonly algorithms: readonly string[]
+  readonly claims: { readonly tenant: string; readonly user: string }
+  readonly issuer: string | undefined
+  readonly audience: string | undefined
+  readonly clockToleranceSec: number
+}
+
+export type Scope = 'tenant' | 'user'
+
+export interface CompiledRoute {
+  readonly name: string
+  readonly path: string
+  readonly match: (pathname: string) => Record<string, string> | undefined
+  readonly paramNames: readonly string[]
+  readonly ttlMs: number
+  readonly staleWhileRevalidateMs: number
+  readonly staleIfErrorMs: number
+  readonly scope: Scope
+  readonly tags: readonly TagTemplate[]
+  /** Allow-list of query parameters that form the key; undefined = all. */
+  readonly query: readonly string[] | undefined
+  /** Query parameters ignored for the key (glob patterns such as `utm_*`). */
+  readonly ignoreQuery: (name: string) => boolean
+  readonly methods: ReadonlySet<string>
+  readonly statuses: ReadonlySet<number>
+  /** Request headers always part of the key, in addition to those the upstream Varies on. */
+  readonly vary: readonly string[]
+  readonly honourClientNoCache: boolean
+  readonly maxEntryBytes: number
+}
+
+export interface InvalidationConfig {
+  readonly database: string
+  readonly slot: string
+  readonly publication: string
+  readonly tables: readonly TableRule[]
+  /** No cached response is served when the applied watermark is older than this. */
+  readonly freshnessBoundMs: number
+  readonly heartbeatIntervalMs: number
+  /** Above this many rows in one transaction for one table, collapse to the table's widest tags. */
+  readonly maxRowsPerTable: number
+}
+
+export interface TableRule {
+  /** As written in the config, e.g. `y_helpdesk_ticket` or `hr.peoples`. */
+  readonly name: string
+  readonly schema: string
+  readonly table: string
+  readonly tags: readonly TagTemplate[]
+}
+
+export interface AdminConfig {
+  readonly host: string
+  readonly port: number
+  readonly token: string
+}

@@ -1,0 +1,77 @@
+import type { AppliedTransaction } from './replication-session.js'
+
+/** What the admin surface and metrics read: a snapshot, never the live counters. */
+export type ListenerState = 'leader' | 'standby' | 'disconnected'
+
+export interface TableCounters {
+  readonly transactions: number
+  readonly rows: number
+}
+
+export interface ListenerStatus {
+  readonly state: ListenerState
+  /** End of the last commit this process purged and acknowledged (`16/B374D848`). */
+  readonly lastAppliedLsn: string | null
+  readonly lastCommitToPurgeMs: number | null
+  /** Newest heartbeat this process applied (ms since epoch); the store holds the shared one. */
+  readonly watermarkMs: number | null
+  readonly transactionsApplied: number
+  readonly tagsPurged: number
+  readonly byTable: Readonly<Record<string, TableCounters>>
+  readonly lastError: string | null
+}
+
+export interface ListenerStatusRecorder {
+  /** Returns the previous state. */
+  setState(state: ListenerState): ListenerState
+  recordApplied(applied: AppliedTransaction): void
+  recordError(err: unknown): void
+  snapshot(): ListenerStatus
+}
+
+export function makeListenerStatus(): ListenerStatusRecorder {
+  let state: ListenerState = 'disconnected'
+  let lastAppliedLsn: string | null = null
+  let lastCommitToPurgeMs: number | null = null
+  let watermarkMs: number | null = null
+  let transactionsApplied = 0
+  let tagsPurged = 0
+  let lastError: string | null = null
+  const byTable = new Map<string, { transactions: number; rows: number }>()
+
+  function recordApplied(applied: AppliedTransaction): void {
+    lastAppliedLsn = applied.lsn
+    transactionsApplied += 1
+    tagsPurged += applied.tagCount
+    if (applied.heartbeatMs !== undefined) watermarkMs = Math.max(watermarkMs ?? 0, applied.heartbeatMs)
+    if (applied.tables.length > 0) lastCommitToPurgeMs = applied.commitToPurgeMs
+    for (const [table, rows] of applied.rowsByTable) {
+      const counters = byTable.get(table) ?? { transactions: 0, rows: 0 }
+      counters.transactions += 1
+      counters.rows += rows
+      byTable.set(table, counters)
+    }
+  }
+
+  return {
+    setState(next) {
+      const previous = state
+      state = next
+      return previous
+    },
+    recordApplied,
+    recordError(err) {
+      lastError = err instanceof Error ? err.message : String(err)
+    },
+    snapshot: () => ({
+      state,
+      lastAppliedLsn,
+      lastCommitToPurgeMs,
+      watermarkMs,
+      transactionsApplied,
+      tagsPurged,
+      byTable: Object.fromEntries([...byTable].map(([table, c]) => [table, { ...c }])),
+      lastError,
+    }),
+  }
+}

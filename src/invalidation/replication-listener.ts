@@ -1,0 +1,238 @@
+import { EventEmitter } from 'node:events'
+import pg from 'pg'
+import type { Logger } from 'pino'
+import type { Clock } from '../clock.js'
+import type { InvalidationConfig, TableRule } from '../config/types.js'
+import { ProxyError } from '../errors.js'
+import type { CacheStore } from '../store/store.js'
+import { EVERYTHING_TAG } from '../tags/tag-template.js'
+import { abortableSleep } from './abortable-sleep.js'
+import { jitter, makeBackoff, type Backoff } from './backoff.js'
+import { compileTableRules, type CompiledTableRules } from './determine-tags.js'
+import { makeHeartbeatEmitter, type HeartbeatEmitter } from './heartbeat.js'
+import { makeListenerStatus, type ListenerState, type ListenerStatus, type ListenerStatusRecorder } from './listener-status.js'
+import { ensureSlot, readConfirmedFlush } from './replication-slot.js'
+import { startReplicationSession, type AppliedTransaction, type ReplicationSession, type SessionOutcome } from './replication-session.js'
+import { relationKey, type RelationName } from './row-change.js'
+import { setupReplication } from './setup-replication.js'
+
+export type { AppliedTransaction } from './replication-session.js'
+export type { ListenerState, ListenerStatus } from './listener-status.js'
+
+/**
+ * The invalidation leader loop. Every proxy replica runs one; the slot admits a single
+ * consumer, so exactly one is `leader` (streams, purges, acknowledges, writes heartbeats)
+ * and the others are `standby`, asking again about every second and taking over when the
+ * leader's connection goes away. Any failure ends the connection attempt and a new one
+ * starts after a capped, jittered backoff, resuming at the slot's confirmed position:
+ * nothing is acknowledged before its purge is confirmed, so nothing is lost, and a commit
+ * replayed after a fault is purged twice, which is harmless.
+ */
+export interface ReplicationListenerOptions {
+  readonly config: InvalidationConfig
+  readonly store: CacheStore
+  readonly clock: Clock
+  readonly log: Logger
+  /** Reconnect when nothing (data, keepalive, purge progress) arrived for this long. Default max(10 s, 5 heartbeats). */
+  readonly watchdogMs?: number
+  /** How often a standby asks for the slot. Default 1000 ms (jittered). */
+  readonly standbyRetryMs?: number
+  readonly reconnectBackoff?: { readonly baseMs: number; readonly maxMs: number }
+  /** Purge attempts within one connection before it is dropped and the commit replayed. Default 5. */
+  readonly purgeAttempts?: number
+  readonly purgeRetryMs?: number
+  readonly random?: () => number
+}
+
+export interface ListenerEvents {
+  state: [state: ListenerState, previous: ListenerState]
+  applied: [applied: AppliedTransaction]
+}
+
+export class ReplicationListener extends EventEmitter<ListenerEvents> {
+  readonly #options: ReplicationListenerOptions
+  readonly #config: InvalidationConfig
+  readonly #log: Logger
+  readonly #pool: pg.Pool
+  readonly #heartbeat: HeartbeatEmitter
+  readonly #backoff: Backoff
+  readonly #status: ListenerStatusRecorder
+  readonly #abort = new AbortController()
+  readonly #reportedUnknown = new Set<string>()
+  #rules: CompiledTableRules
+  #session: ReplicationSession | undefined
+  #loop: Promise<void> | undefined
+  #flushPending = false
+
+  constructor(options: ReplicationListenerOptions) {
+    super()
+    this.#options = options
+    this.#config = options.config
+    this.#log = options.log.child({ component: 'replication', slot: options.config.slot })
+    this.#rules = compileTableRules(options.config.tables)
+    this.#pool = new pg.Pool({ connectionString: options.config.database, max: 2 })
+    // An idle pooled connection killed by the server must not crash the process.
+    this.#pool.on('error', (err) => this.#log.warn({ err }, 'idle postgres connection failed'))
+    this.#heartbeat = makeHeartbeatEmitter({ sql: this.#pool, intervalMs: options.config.heartbeatIntervalMs, clock: options.clock, log: this.#log })
+    this.#backoff = makeBackoff({ ...(options.reconnectBackoff ?? { baseMs: 200, maxMs: 10_000 }), random: options.random })
+    this.#status = makeListenerStatus()
+  }
+
+  /** Starts the loop in the background; progress shows in `status()` and the events. */
+  start(): void {
+    this.#loop ??= this.#run()
+  }
+
+  /** Ends gracefully: stops heartbeats and closes the replication connection so the slot frees for a standby. */
+  async stop(): Promise<void> {
+    this.#abort.abort()
+    this.#heartbeat.stop()
+    await this.#session?.stop()
+    await this.#loop
+    await this.#pool.end()
+    this.#setState('disconnected')
+  }
+
+  status(): ListenerStatus {
+    return this.#status.snapshot()
+  }
+
+  /** Hot reload: later transactions use these rules. New tables still need `setup` (publication). */
+  setRules(tables: readonly TableRule[]): void {
+    this.#rules = compileTableRules(tables)
+  }
+
+  get #stopping(): boolean {
+    return this.#abort.signal.aborted
+  }
+
+  async #run(): Promise<void> {
+    let prepared = false
+    while (!this.#stopping) {
+      prepared = prepared ? await this.#prepareSlot() : await this.#prepareAll()
+      if (!prepared) { await this.#sleep(this.#backoff.next()); continue }
+      const outcome = await this.#runSession()
+      if (outcome.kind === 'stopped') break
+      await this.#sleep(this.#handleOutcome(outcome))
+    }
+  }
+
+  /** Returns how long to wait before the next attempt. */
+  #handleOutcome(outcome: Exclude<SessionOutcome, { kind: 'stopped' }>): number {
+    if (outcome.kind === 'standby') {
+      this.#setState('standby')
+      return jitter(this.#options.standbyRetryMs ?? 1000, this.#options.random)
+    }
+    this.#setState('disconnected')
+    this.#status.recordError(outcome.error)
+    const delay = this.#backoff.next()
+    this.#log.warn({ err: outcome.error, code: outcome.error.code, retryInMs: delay }, 'replication connection ended')
+    return delay
+  }
+
+  /** First attempt: the full setup (publication, slot, checks), then the slot check on every reconnect. */
+  async #prepareAll(): Promise<boolean> {
+    try {
+      const report = await setupReplication({ sql: this.#pool, slot: this.#config.slot, publication: this.#config.publication, tables: this.#config.tables, recreateLostSlot: true })
+      for (const warning of report.warnings) this.#log.warn(warning)
+      if (report.continuityBroken) this.#flushPending = true
+      return await this.#flushIfPending(report.slot.status)
+    } catch (err) {
+      return this.#prepareFailed(err)
+    }
+  }
+
+  /** After a failure the slot may have been dropped or lost meanwhile; recreating it breaks continuity. */
+  async #prepareSlot(): Promise<boolean> {
+    try {
+      const slot = await ensureSlot(this.#pool, this.#config.slot, true)
+      if (slot.status !== 'existing') this.#flushPending = true
+      return await this.#flushIfPending(slot.status)
+    } catch (err) {
+      return this.#prepareFailed(err)
+    }
+  }
+
+  #prepareFailed(err: unknown): false {
+    this.#setState('disconnected')
+    this.#status.recordError(err)
+    this.#log.error({ err, code: (err as ProxyError).code ?? 'CCP_REPLICATION_SETUP' }, 'replication setup failed, retrying')
+    return false
+  }
+
+  /**
+   * A new slot starts at "now": whatever changed before it is gone from the stream. Every
+   * entry cached before is invalid, so the everything tag goes before any streaming; the
+   * flag stays set until the flush succeeds.
+   */
+  async #flushIfPending(slotStatus: string): Promise<boolean> {
+    if (!this.#flushPending) return true
+    const previousWatermark = await this.#options.store.readWatermark().catch(() => null)
+    await this.#options.store.invalidateTags([EVERYTHING_TAG])
+    this.#flushPending = false
+    const level = previousWatermark === null ? 'info' : 'warn'
+    this.#log[level]({ slotStatus, previousWatermark }, 'replication continuity broken (slot new or recreated): flushed every cached entry')
+    return true
+  }
+
+  async #runSession(): Promise<SessionOutcome> {
+    const session = startReplicationSession({
+      connectionString: this.#config.database,
+      slot: this.#config.slot,
+      publication: this.#config.publication,
+      rules: () => this.#rules,
+      maxRowsPerTable: this.#config.maxRowsPerTable,
+      store: this.#options.store,
+      clock: this.#options.clock,
+      log: this.#log,
+      watchdogMs: this.#options.watchdogMs ?? Math.max(10_000, 5 * this.#config.heartbeatIntervalMs),
+      purgeAttempts: this.#options.purgeAttempts ?? 5,
+      purgeRetryMs: this.#options.purgeRetryMs ?? 100,
+      readConfirmedFlush: () => readConfirmedFlush(this.#pool, this.#config.slot),
+      onLeader: () => this.#becomeLeader(),
+      onApplied: (applied) => this.#recordApplied(applied),
+      onUnknownTables: (tables) => this.#reportUnknownTables(tables),
+    })
+    this.#session = session
+    if (this.#stopping) await session.stop() // stop() raced with the start of this attempt
+    const outcome = await session.done
+    this.#heartbeat.stop()
+    this.#session = undefined
+    return outcome
+  }
+
+  #becomeLeader(): void {
+    this.#setState('leader')
+    this.#heartbeat.start()
+  }
+
+  #recordApplied(applied: AppliedTransaction): void {
+    this.#backoff.reset()
+    this.#status.recordApplied(applied)
+    const fields = { lsn: applied.lsn, tables: applied.tables, tagCount: applied.tagCount, commitToPurgeMs: applied.commitToPurgeMs }
+    // Heartbeat-only transactions arrive every interval; they would drown the log at info.
+    if (applied.tables.length > 0) this.#log.info({ ...fields, collapsedTables: applied.collapsedTables }, 'applied transaction')
+    else this.#log.debug({ ...fields, heartbeatMs: applied.heartbeatMs }, 'applied heartbeat')
+    this.emit('applied', applied)
+  }
+
+  #reportUnknownTables(tables: readonly RelationName[]): void {
+    for (const table of tables) {
+      const key = relationKey(table)
+      if (this.#reportedUnknown.has(key)) continue
+      this.#reportedUnknown.add(key)
+      this.#log.warn({ table: key }, 'the publication sends changes of a table no rule names; they invalidate nothing')
+    }
+  }
+
+  #setState(state: ListenerState): void {
+    const previous = this.#status.setState(state)
+    if (previous === state) return
+    this.#log.info({ state, previous }, `replication ${state}`)
+    this.emit('state', state, previous)
+  }
+
+  #sleep(ms: number): Promise<void> {
+    return abortableSleep(ms, this.#abort.signal)
+  }
+}

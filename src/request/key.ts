@@ -1,0 +1,53 @@
+import { createHash } from 'node:crypto'
+import type { IncomingHttpHeaders } from 'node:http'
+import type { CompiledRoute } from '../config/types.js'
+import type { Identity } from './identity.js'
+import type { QueryPair } from './canonical-query.js'
+import { expandWithWildcards, renderTag, routeTag } from '../tags/tag-template.js'
+
+export interface KeyInput {
+  readonly route: CompiledRoute
+  readonly identity: Identity
+  readonly host: string
+  readonly pathname: string
+  readonly query: readonly QueryPair[]
+  /** Request header names the key includes (route.vary plus those the upstream Varies on). */
+  readonly varyNames: readonly string[]
+  readonly headers: IncomingHttpHeaders
+}
+
+/**
+ * The cache key. Every part that can come from a client is inside a JSON array that is then
+ * hashed, so no value can collide with another key, inject a glob or grow the key. The
+ * tenant is always a part; the user is a part exactly when the route is per user.
+ */
+export function makeCacheKey(input: KeyInput): string {
+  const { route, identity } = input
+  const parts = [
+    1,
+    route.name,
+    identity.tenant,
+    route.scope === 'user' ? (identity.user ?? null) : null,
+    input.host,
+    input.pathname,
+    input.query,
+    input.varyNames.map((name) => [name, headerValue(input.headers[name])]),
+  ]
+  const digest = createHash('sha256').update(JSON.stringify(parts)).digest('base64url')
+  return `${route.name}:${digest}`
+}
+
+function headerValue(value: string | string[] | undefined): string | null {
+  if (value === undefined) return null
+  return Array.isArray(value) ? value.join('\n') : value
+}
+
+/** The entry's tags: the route's templates, a route tag for purges, and every wildcard above them. */
+export function makeEntryTags(route: CompiledRoute, identity: Identity, params: Record<string, string>): string[] {
+  const values = (name: string): string | undefined => {
+    if (name === 'tenant') return identity.tenant
+    if (name === 'user') return identity.user
+    return name.startsWith('params.') ? params[name.slice(7)] : undefined
+  }
+  return expandWithWildcards([...route.tags.map((t) => renderTag(t, values)), routeTag(route.name, identity.tenant)])
+}

@@ -1,0 +1,91 @@
+import type { FastifyInstance } from 'fastify'
+import type { Logger } from 'pino'
+import { systemClock, type Clock } from './clock.js'
+import { loadConfigFile, type ConfigResult } from './config/load-config.js'
+import { configError, describeProblems } from './config/describe-problems.js'
+import { makeActiveConfig, makeConfigHolder, type ConfigHolder } from './config/active-config.js'
+import type { CompiledConfig } from './config/types.js'
+import { watchConfigFile } from './config/watch-config.js'
+import { redactUrl } from './config/compile-config.js'
+import { makeLogger } from './logger.js'
+import { makeMetrics, type Metrics } from './metrics.js'
+import { buildProxyApp } from './proxy/build-proxy-app.js'
+import { makeStore } from './store/make-store.js'
+import type { CacheStore } from './store/store.js'
+
+export interface StartOptions {
+  readonly configFile: string
+  readonly env?: NodeJS.ProcessEnv
+  readonly clock?: Clock
+  readonly log?: Logger
+  /** Reload on file change (default true). SIGHUP is wired by the CLI. */
+  readonly watch?: boolean
+}
+
+export interface RunningProxy {
+  readonly app: FastifyInstance
+  readonly url: string
+  readonly holder: ConfigHolder
+  readonly store: CacheStore
+  readonly metrics: Metrics
+  readonly log: Logger
+  reload(): Promise<ConfigResult>
+  close(): Promise<void>
+}
+
+/** The composition root: config -> logger, store, metrics -> proxy app -> listen. */
+export async function startProxy(options: StartOptions): Promise<RunningProxy> {
+  const env = options.env ?? process.env
+  const loaded = await loadConfigFile(options.configFile, env)
+  if (!loaded.ok) throw configError(loaded)
+  const config = loaded.config
+  const log = options.log ?? makeLogger(config.logLevel)
+  const clock = options.clock ?? systemClock
+  const store = makeStore(config, clock, log)
+  const metrics = makeMetrics()
+  const holder = makeConfigHolder(makeActiveConfig(config))
+  const app = await buildProxyApp({ holder, store, clock, metrics, log })
+  const url = await app.listen({ host: config.listen.host, port: config.listen.port })
+  logStartup(log, config, url)
+
+  async function reload(): Promise<ConfigResult> {
+    const next = await loadConfigFile(options.configFile, env)
+    if (!next.ok) {
+      metrics.configReloads.inc({ result: 'rejected' })
+      log.error({ problems: describeProblems(next), code: 'CCP_CONFIG_INVALID' }, 'config reload rejected; the running config stays')
+      return next
+    }
+    warnAboutRestartOnlyChanges(log, holder.current().config, next.config)
+    holder.swap(makeActiveConfig(next.config))
+    metrics.configReloads.inc({ result: 'applied' })
+    log.info({ routes: next.config.routes.map((r) => r.name) }, 'config reloaded')
+    return next
+  }
+
+  const stopWatching = options.watch === false ? () => {} : watchConfigFile(options.configFile, () => void reload())
+
+  async function close(): Promise<void> {
+    stopWatching()
+    await app.close()
+    await store.close()
+  }
+
+  return { app, url, holder, store, metrics, log, reload, close }
+}
+
+function logStartup(log: Logger, config: CompiledConfig, url: string): void {
+  const store = config.store.kind === 'redis' ? `redis ${redactUrl(config.store.url)}` : `in-process memory (max ${config.store.maxEntries} entries)`
+  log.info({ url, upstream: config.upstream.origin, store, routes: config.routes.map((r) => r.name) }, 'cdc-cache-proxy listening')
+  if (!config.invalidation) log.warn('no invalidation section: cached entries are kept fresh by their TTLs only')
+}
+
+/** These parts are wired at start; a reload keeps the running ones and says so. */
+function warnAboutRestartOnlyChanges(log: Logger, running: CompiledConfig, next: CompiledConfig): void {
+  const changed: string[] = []
+  if (running.upstream.href !== next.upstream.href) changed.push('upstream')
+  if (JSON.stringify(running.listen) !== JSON.stringify(next.listen)) changed.push('listen')
+  if (JSON.stringify(running.store) !== JSON.stringify(next.store)) changed.push('store')
+  if (JSON.stringify(running.invalidation) !== JSON.stringify(next.invalidation)) changed.push('invalidation')
+  if (JSON.stringify(running.admin) !== JSON.stringify(next.admin)) changed.push('admin')
+  if (changed.length > 0) log.warn({ changed }, 'these config sections take effect only after a restart')
+}

@@ -1,0 +1,19 @@
+import type { Logger } from 'pino'
+import type { Clock } from '../clock.js'
+import type { CompiledConfig } from '../config/types.js'
+import type { CacheStore } from './store.js'
+import { makeMemoryStore } from './memory-store.js'
+import { makeRedisStore } from './redis-store.js'
+
+/** A stamp must outlive every entry that carries it; an early expiry is safe (a miss), a late one costs memory only. */
+export function stampTtlFor(config: CompiledConfig): number {
+  const longest = Math.max(0, ...config.routes.map((r) => r.ttlMs + r.staleWhileRevalidateMs + r.staleIfErrorMs))
+  return Math.max(3_600_000, 2 * longest)
+}
+
+export function makeStore(config: CompiledConfig, clock: Clock, log: Logger): CacheStore {
+  const stampTtlMs = stampTtlFor(config)
+  const store = config.store
+  if (store.kind === 'redis') return makeRedisStore({ url: store.url, keyPrefix: store.keyPrefix, timeoutMs: store.timeoutMs, stampTtlMs, log })
+  return makeMemoryStore({ maxEntries: store.maxEntries, maxBytes: store.maxBytes, stampTtlMs, clock })
+}

@@ -1,0 +1,85 @@
+import type { Clock } from '../clock.js'
+import type { CacheStore, StoreRead, StoreWrite } from './store.js'
+import { globToRegExp } from './glob.js'
+import { makeStamp } from './stamp.js'
+
+export interface MemoryStoreOptions {
+  readonly maxEntries: number
+  readonly maxBytes: number
+  readonly stampTtlMs: number
+  readonly clock: Clock
+}
+
+interface Timed<T> { value: T; expiresAt: number }
+
+/**
+ * The embedded store for a single process: a bounded LRU (Map insertion order) with the
+ * same stamp semantics as the Redis store, so one contract suite covers both.
+ */
+export function makeMemoryStore(options: MemoryStoreOptions): CacheStore {
+  const { clock, stampTtlMs } = options
+  const entries = new Map<string, Timed<Buffer>>()
+  const stamps = new Map<string, Timed<string>>()
+  let bytes = 0
+  let watermark: number | null = null
+
+  function liveEntry(key: string): Buffer | null {
+    const item = entries.get(key)
+    if (!item) return null
+    if (item.expiresAt <= clock.now()) { removeEntry(key); return null }
+    entries.delete(key) // re-insert: most recently used goes last
+    entries.set(key, item)
+    return item.value
+  }
+
+  function removeEntry(key: string): void {
+    const item = entries.get(key)
+    if (!item) return
+    bytes -= item.value.length
+    entries.delete(key)
+  }
+
+  function evictUntilFits(): void {
+    for (const key of entries.keys()) {
+      if (entries.size <= options.maxEntries && bytes <= options.maxBytes) return
+      removeEntry(key)
+    }
+  }
+
+  function liveStamp(tag: string): string | null {
+    const item = stamps.get(tag)
+    if (!item) return null
+    if (item.expiresAt <= clock.now()) { stamps.delete(tag); return null }
+    return item.value
+  }
+
+  function acquire(tag: string): string {
+    const value = liveStamp(tag) ?? makeStamp()
+    stamps.set(tag, { value, expiresAt: clock.now() + stampTtlMs })
+    return value
+  }
+
+  return {
+    kind: 'memory',
+    read: async (key, tags): Promise<StoreRead> => ({ entry: liveEntry(key), stamps: tags.map(liveStamp), watermark }),
+    acquireStamps: async (tags) => tags.map(acquire),
+    writeIfUnchanged: async (write: StoreWrite) => {
+      if (write.tags.some((tag, i) => liveStamp(tag) !== write.stamps[i])) return false
+      removeEntry(write.key)
+      entries.set(write.key, { value: write.value, expiresAt: clock.now() + write.ttlMs })
+      bytes += write.value.length
+      evictUntilFits()
+      return true
+    },
+    invalidateTags: async (tags) => tags.filter((tag) => stamps.delete(tag)).length,
+    invalidateTagPattern: async (glob) => {
+      const pattern = globToRegExp(glob)
+      return [...stamps.keys()].filter((tag) => pattern.test(tag) && stamps.delete(tag)).length
+    },
+    writeWatermark: async (ms) => { if (watermark === null || ms > watermark) watermark = ms },
+    readWatermark: async () => watermark,
+    deleteEntry: async (key) => removeEntry(key),
+    ping: async () => {},
+    close: async () => { entries.clear(); stamps.clear(); bytes = 0 },
+  }
+}

@@ -1,0 +1,126 @@
+import { Redis, type RedisOptions } from 'ioredis'
+import type { Logger } from 'pino'
+import { ProxyError } from '../errors.js'
+import type { CacheStore, StoreRead, StoreWrite } from './store.js'
+import { ACQUIRE_STAMPS, ADVANCE_WATERMARK, WRITE_IF_UNCHANGED } from './redis-scripts.js'
+import { makeStamp } from './stamp.js'
+
+export interface RedisStoreOptions {
+  readonly url: string
+  readonly keyPrefix: string
+  /** Every command fails after this long: the cache must never become the outage. */
+  readonly timeoutMs: number
+  /** How long a stamp lives after its last use; longer than any entry's lifetime. */
+  readonly stampTtlMs: number
+  readonly log: Logger
+}
+
+interface ScriptedRedis extends Redis {
+  acquireStamps(...args: (string | number)[]): Promise<string[]>
+  writeIfUnchanged(...args: (string | number | Buffer)[]): Promise<number>
+  advanceWatermark(key: string, ms: number): Promise<number>
+}
+
+/** Fail fast: no offline queue, no retries per command, a short command timeout. */
+function makeClient(options: RedisStoreOptions): ScriptedRedis {
+  const redisOptions: RedisOptions = {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    commandTimeout: options.timeoutMs,
+    connectTimeout: Math.max(1000, options.timeoutMs * 10),
+    retryStrategy: (attempt) => Math.min(50 * 2 ** Math.min(attempt, 6), 2000),
+    lazyConnect: false,
+  }
+  const client = new Redis(options.url, redisOptions)
+  client.defineCommand('acquireStamps', { lua: ACQUIRE_STAMPS })
+  client.defineCommand('writeIfUnchanged', { lua: WRITE_IF_UNCHANGED })
+  client.defineCommand('advanceWatermark', { numberOfKeys: 1, lua: ADVANCE_WATERMARK })
+  return client as ScriptedRedis
+}
+
+export function makeRedisStore(options: RedisStoreOptions): CacheStore {
+  const client = makeClient(options)
+  const { keyPrefix, stampTtlMs } = options
+  const entryKey = (key: string) => `${keyPrefix}e:${key}`
+  const stampKey = (tag: string) => `${keyPrefix}s:${tag}`
+  const watermarkKey = `${keyPrefix}watermark`
+  let lastErrorLog = 0
+
+  client.on('error', (err: Error) => {
+    // ioredis emits an error per failed reconnect; one line a second is enough for on-call.
+    const now = Date.now()
+    if (now - lastErrorLog > 1000) {
+      lastErrorLog = now
+      options.log.warn({ err, code: 'CCP_STORE_UNAVAILABLE' }, 'redis connection error')
+    }
+  })
+
+  async function guarded<T>(what: string, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run()
+    } catch (cause) {
+      throw new ProxyError('CCP_STORE_UNAVAILABLE', `redis ${what} failed: ${(cause as Error).message}`, { cause })
+    }
+  }
+
+  return {
+    kind: 'redis',
+
+    read: (key, tags) => guarded('read', async (): Promise<StoreRead> => {
+      const values = await client.mgetBuffer(entryKey(key), watermarkKey, ...tags.map(stampKey))
+      const watermark = values[1]
+      return {
+        entry: values[0] ?? null,
+        watermark: watermark ? Number(watermark.toString()) : null,
+        stamps: values.slice(2).map((v) => (v ? v.toString() : null)),
+      }
+    }),
+
+    acquireStamps: (tags) => guarded('acquireStamps', () =>
+      client.acquireStamps(tags.length, ...tags.map(stampKey), stampTtlMs, ...tags.map(() => makeStamp()))),
+
+    writeIfUnchanged: (write: StoreWrite) => guarded('write', async () => {
+      const keys = [entryKey(write.key), ...write.tags.map(stampKey)]
+      const written = await client.writeIfUnchanged(keys.length, ...keys, Math.max(1, Math.ceil(write.ttlMs)), write.value, ...write.stamps)
+      return written === 1
+    }),
+
+    invalidateTags: (tags) => guarded('invalidateTags', async () =>
+      tags.length === 0 ? 0 : client.del(...tags.map(stampKey))),
+
+    invalidateTagPattern: (glob) => guarded('invalidateTagPattern', () =>
+      deleteByPattern(client, `${escapeGlob(keyPrefix)}s:${glob}`)),
+
+    writeWatermark: (ms) => guarded('writeWatermark', async () => { await client.advanceWatermark(watermarkKey, ms) }),
+
+    readWatermark: () => guarded('readWatermark', async () => {
+      const value = await client.get(watermarkKey)
+      return value === null ? null : Number(value)
+    }),
+
+    deleteEntry: (key) => guarded('deleteEntry', async () => { await client.del(entryKey(key)) }),
+
+    ping: () => guarded('ping', async () => { await client.ping() }),
+
+    close: async () => {
+      client.disconnect()
+    },
+  }
+}
+
+/** Operator path only: SCAN is O(keyspace), never used for request-driven invalidation. */
+async function deleteByPattern(client: Redis, match: string): Promise<number> {
+  let cursor = '0'
+  let deleted = 0
+  do {
+    const [next, keys] = await client.scan(cursor, 'MATCH', match, 'COUNT', 1000)
+    cursor = next
+    if (keys.length > 0) deleted += await client.unlink(...keys)
+  } while (cursor !== '0')
+  return deleted
+}
+
+/** The key prefix is literal text; only the operator's pattern is a glob. */
+function escapeGlob(text: string): string {
+  return text.replace(/[*?[\]\\]/g, (c) => '\\' + c)
+}

@@ -1,0 +1,59 @@
+/**
+ * The store is storage, not policy (the undici cache-store split). It keeps opaque entry
+ * bytes and one random "stamp" per tag; the policy code decides what a stamp mismatch means.
+ *
+ * Layout (design.md, "stale-set race"): an entry records the stamps of its tags as they were
+ * *before* its upstream fetch. Invalidating a tag deletes its stamp, which makes every entry
+ * carrying it unreadable (a missing or changed stamp is a miss) in O(1), whatever the number of
+ * entries. A write succeeds only if the stamps are still the ones captured before the fetch,
+ * so a slow miss can never store data that an invalidation already superseded. A missing
+ * stamp always reads as a miss, so eviction of any key is safe.
+ */
+export interface CacheStore {
+  readonly kind: 'redis' | 'memory'
+
+  /**
+   * One round trip: the entry bytes (or null), the current stamp of each tag (null where
+   * missing) in the order given, and the freshness watermark (ms, or null if unknown).
+   */
+  read(key: string, tags: readonly string[]): Promise<StoreRead>
+
+  /** Returns the current stamp of each tag, creating the missing ones. */
+  acquireStamps(tags: readonly string[]): Promise<string[]>
+
+  /**
+   * Writes the entry with a time to live, atomically and only if every tag's stamp still
+   * equals `stamps` (same order as `tags`). Returns false when an invalidation came between.
+   */
+  writeIfUnchanged(write: StoreWrite): Promise<boolean>
+
+  /** Deletes the stamps of these tags; resolves once the deletion is confirmed. Returns how many existed. */
+  invalidateTags(tags: readonly string[]): Promise<number>
+
+  /** Operator action (may scan): deletes the stamps of every tag matching a glob. Returns how many. */
+  invalidateTagPattern(glob: string): Promise<number>
+
+  /** Records the newest applied replication heartbeat (ms since epoch). Never moves backwards. */
+  writeWatermark(ms: number): Promise<void>
+  readWatermark(): Promise<number | null>
+
+  /** Deletes one entry (used when an entry is found to be unusable). */
+  deleteEntry(key: string): Promise<void>
+
+  ping(): Promise<void>
+  close(): Promise<void>
+}
+
+export interface StoreRead {
+  readonly entry: Buffer | null
+  readonly stamps: readonly (string | null)[]
+  readonly watermark: number | null
+}
+
+export interface StoreWrite {
+  readonly key: string
+  readonly tags: readonly string[]
+  readonly stamps: readonly string[]
+  readonly value: Buffer
+  readonly ttlMs: number
+}

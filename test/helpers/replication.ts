@@ -1,0 +1,166 @@
+import { randomBytes } from 'node:crypto'
+import type { EventEmitter } from 'node:events'
+import { Redis } from 'ioredis'
+import pg from 'pg'
+import pino, { type Logger } from 'pino'
+import type { Test } from 'tap'
+import type { InvalidationConfig, TableRule } from '../../src/config/types.js'
+import { makeRedisStore } from '../../src/store/redis-store.js'
+import type { CacheStore } from '../../src/store/store.js'
+import { parseTagTemplate, type TagTemplate } from '../../src/tags/tag-template.js'
+import { DATABASE_URL, REDIS_URL, uniquePrefix } from './env.js'
+
+/**
+ * Isolation for the invalidation suites: each test file gets its own database, slot and
+ * publication names and Redis key prefix, and drops them in teardown, because other
+ * suites run against the same Postgres and Redis at the same time.
+ */
+export interface TestDatabase {
+  readonly name: string
+  readonly url: string
+  /** A plain (non-replication) connection to the test database. */
+  readonly sql: pg.Client
+  readonly slot: string
+  readonly publication: string
+}
+
+export function uniqueName(label: string): string {
+  return `ccp_t_${label}_${randomBytes(4).toString('hex')}`
+}
+
+export async function createTestDatabase(t: Test, label: string): Promise<TestDatabase> {
+  const name = uniqueName(label)
+  const admin = new pg.Client({ connectionString: DATABASE_URL })
+  await admin.connect()
+  await admin.query(`CREATE DATABASE ${name}`)
+  const url = new URL(DATABASE_URL)
+  url.pathname = '/' + name
+  const sql = new pg.Client({ connectionString: url.toString() })
+  sql.on('error', () => {}) // terminated in teardown on purpose
+  await sql.connect()
+  t.teardown(async () => {
+    await sql.end().catch(() => {})
+    await dropDatabaseAndSlots(admin, name)
+    await admin.end()
+  })
+  return { name, url: url.toString(), sql, slot: `${name}_slot`, publication: `${name}_pub` }
+}
+
+/** Slots outlive their database's connections and block DROP DATABASE: end their walsenders first. */
+async function dropDatabaseAndSlots(admin: pg.Client, name: string): Promise<void> {
+  const deadline = Date.now() + 10_000
+  for (;;) {
+    await admin.query('SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE database = $1 AND active_pid IS NOT NULL', [name])
+    try {
+      await admin.query('SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = $1', [name])
+      break
+    } catch (err) {
+      if (Date.now() > deadline) throw err // a slot still active: a walsender that will not die
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+  }
+  await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
+}
+
+export function makeRules(tables: Record<string, readonly string[]>): TableRule[] {
+  return Object.entries(tables).map(([name, templates]) => {
+    const [schema, table] = name.includes('.') ? name.split('.', 2) as [string, string] : ['public', name]
+    return { name, schema, table, tags: templates.map(template) }
+  })
+}
+
+export function template(source: string): TagTemplate {
+  const parsed = parseTagTemplate(source)
+  if (!parsed.ok) throw new Error(parsed.reason)
+  return parsed.template
+}
+
+export function makeConfig(db: TestDatabase, tables: Record<string, readonly string[]>, overrides: Partial<InvalidationConfig> = {}): InvalidationConfig {
+  return {
+    database: db.url,
+    slot: db.slot,
+    publication: db.publication,
+    tables: makeRules(tables),
+    freshnessBoundMs: 5000,
+    heartbeatIntervalMs: 200,
+    maxRowsPerTable: 1000,
+    ...overrides,
+  }
+}
+
+export function testLog(): Logger {
+  return pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' })
+}
+
+/** The real Redis store under a prefix of its own, removed in teardown (SCAN, never FLUSHDB). */
+export async function makeTestStore(t: Test, label: string): Promise<CacheStore> {
+  const keyPrefix = uniquePrefix(label)
+  const store = makeRedisStore({ url: REDIS_URL, keyPrefix, timeoutMs: 1000, stampTtlMs: 600_000, log: testLog() })
+  t.teardown(async () => {
+    await store.close()
+    await deleteKeysUnder(keyPrefix)
+  })
+  await waitFor(async () => { await store.ping(); return true }, { timeoutMs: 5000, what: 'redis ready' })
+  return store
+}
+
+async function deleteKeysUnder(prefix: string): Promise<void> {
+  const redis = new Redis(REDIS_URL)
+  try {
+    let cursor = '0'
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix.replace(/[*?[\]\\]/g, '\\$&')}*`, 'COUNT', 1000)
+      cursor = next
+      if (keys.length > 0) await redis.unlink(...keys)
+    } while (cursor !== '0')
+  } finally {
+    redis.disconnect()
+  }
+}
+
+export interface WaitOptions {
+  readonly timeoutMs?: number
+  readonly intervalMs?: number
+  readonly what: string
+}
+
+/** Polls until `check` returns a value other than false/undefined (or stops throwing), or fails at the deadline. */
+export async function waitFor<T>(check: () => Promise<T | false | undefined> | T | false | undefined, options: WaitOptions): Promise<T> {
+  const deadline = Date.now() + (options.timeoutMs ?? 20_000)
+  let lastError: unknown
+  for (;;) {
+    try {
+      const value = await check()
+      if (value !== false && value !== undefined) return value
+    } catch (err) {
+      lastError = err
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${options.what}`, { cause: lastError })
+    await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 25))
+  }
+}
+
+/** Resolves with the first event whose arguments satisfy `match`; registered before the action that causes it. */
+export function nextEvent<A extends unknown[]>(emitter: EventEmitter, event: string, match: (...args: A) => boolean, timeoutMs = 20_000): Promise<A> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => { emitter.off(event, listener); reject(new Error(`timed out waiting for "${event}"`)) }, timeoutMs)
+    function listener(...args: unknown[]): void {
+      if (!match(...(args as A))) return
+      clearTimeout(timer)
+      emitter.off(event, listener)
+      resolve(args as A)
+    }
+    emitter.on(event, listener)
+  })
+}
+
+export async function confirmedFlushLsn(sql: pg.Client, slot: string): Promise<string | null> {
+  const result = await sql.query<{ lsn: string | null }>('SELECT confirmed_flush_lsn::text AS lsn FROM pg_replication_slots WHERE slot_name = $1', [slot])
+  return result.rows[0]?.lsn ?? null
+}
+
+/** Whether each tag still has its stamp (true) or was invalidated (false). */
+export async function stampsAlive(store: CacheStore, tags: readonly string[]): Promise<Record<string, boolean>> {
+  const read = await store.read('__none__', tags)
+  return Object.fromEntries(tags.map((tag, i) => [tag, read.stamps[i] !== null]))
+}

@@ -1,0 +1,93 @@
+import type { Test } from 'tap'
+import type { CacheStore } from '../../src/store/store.js'
+
+/**
+ * One contract every store passes (the undici cache-store habit). `makeStore` returns a
+ * fresh, empty store; `expire` makes time pass for entries (real wait or fake clock).
+ */
+export function runStoreContract(t: Test, makeStore: () => Promise<CacheStore>, expire: (ms: number) => Promise<void>): void {
+  const value = Buffer.from('entry-bytes\u0000with-binary\xff')
+
+  async function stored(store: CacheStore, key: string, tags: string[]): Promise<string[]> {
+    const stamps = await store.acquireStamps(tags)
+    t.ok(await store.writeIfUnchanged({ key, tags, stamps, value, ttlMs: 60_000 }), 'write accepted')
+    return stamps
+  }
+
+  t.test('a missing entry reads as null with null stamps', async (t) => {
+    const store = await makeStore()
+    const read = await store.read('nope', ['a:1', 'b:2'])
+    t.equal(read.entry, null)
+    t.same(read.stamps, [null, null])
+  })
+
+  t.test('acquired stamps are stable until invalidated', async (t) => {
+    const store = await makeStore()
+    const first = await store.acquireStamps(['a:1', 'b:2'])
+    t.same(await store.acquireStamps(['a:1', 'b:2']), first)
+    t.equal(await store.invalidateTags(['a:1']), 1)
+    const second = await store.acquireStamps(['a:1', 'b:2'])
+    t.not(second[0], first[0], 'a deleted stamp is recreated with a new value')
+    t.equal(second[1], first[1])
+  })
+
+  t.test('an entry reads back byte for byte with the stamps it was written with', async (t) => {
+    const store = await makeStore()
+    const stamps = await stored(store, 'k1', ['a:1', '*'])
+    const read = await store.read('k1', ['a:1', '*'])
+    t.ok(read.entry?.equals(value))
+    t.same(read.stamps, stamps)
+  })
+
+  t.test('a write is refused when a stamp changed after it was acquired (stale-set race)', async (t) => {
+    const store = await makeStore()
+    const stamps = await store.acquireStamps(['a:1'])
+    await store.invalidateTags(['a:1'])
+    t.notOk(await store.writeIfUnchanged({ key: 'k2', tags: ['a:1'], stamps, value, ttlMs: 60_000 }))
+    await store.acquireStamps(['a:1']) // another request recreates the stamp
+    t.notOk(await store.writeIfUnchanged({ key: 'k2', tags: ['a:1'], stamps, value, ttlMs: 60_000 }))
+    t.equal((await store.read('k2', [])).entry, null)
+  })
+
+  t.test('invalidating one tag leaves entries of other tags readable with their stamps', async (t) => {
+    const store = await makeStore()
+    const s1 = await stored(store, 'e1', ['t:1'])
+    const s2 = await stored(store, 'e2', ['t:2'])
+    await store.invalidateTags(['t:1'])
+    t.same((await store.read('e1', ['t:1'])).stamps, [null])
+    t.same((await store.read('e2', ['t:2'])).stamps, s2)
+    t.not(s1[0], null)
+  })
+
+  t.test('pattern invalidation deletes matching stamps only', async (t) => {
+    const store = await makeStore()
+    await store.acquireStamps(['people:1', 'people:2', 'tickets:1'])
+    t.equal(await store.invalidateTagPattern('people:*'), 2)
+    const read = await store.read('none', ['people:1', 'people:2', 'tickets:1'])
+    t.same(read.stamps.map((s) => s !== null), [false, false, true])
+  })
+
+  t.test('the watermark never moves backwards', async (t) => {
+    const store = await makeStore()
+    t.equal(await store.readWatermark(), null)
+    await store.writeWatermark(2000)
+    await store.writeWatermark(1000)
+    t.equal(await store.readWatermark(), 2000)
+    t.equal((await store.read('x', [])).watermark, 2000)
+  })
+
+  t.test('entries expire after their ttl', async (t) => {
+    const store = await makeStore()
+    const stamps = await store.acquireStamps(['a:1'])
+    t.ok(await store.writeIfUnchanged({ key: 'short', tags: ['a:1'], stamps, value, ttlMs: 50 }))
+    await expire(120)
+    t.equal((await store.read('short', [])).entry, null)
+  })
+
+  t.test('deleteEntry removes one entry', async (t) => {
+    const store = await makeStore()
+    await stored(store, 'gone', ['a:1'])
+    await store.deleteEntry('gone')
+    t.equal((await store.read('gone', [])).entry, null)
+  })
+}

@@ -1,0 +1,23 @@
+import { createSigner } from 'fast-jwt'
+
+export const JWT_SECRET = 'test-secret-with-enough-entropy-0123456789'
+
+export function makeToken(claims: Record<string, unknown>, options: { secret?: string; algorithm?: string; expiresIn?: number; notBefore?: number } = {}): string {
+  const sign = createSigner({
+    key: options.secret ?? JWT_SECRET,
+    algorithm: (options.algorithm ?? 'HS256') as 'HS256',
+    ...(options.expiresIn !== undefined ? { expiresIn: options.expiresIn } : {}),
+    ...(options.notBefore !== undefined ? { notBefore: options.notBefore } : {}),
+  })
+  return sign(claims)
+}
+
+export function bearer(claims: Record<string, unknown>): Record<string, string> {
+  return { authorization: `Bearer ${makeToken(claims)}` }
+}
+
+/** A structurally valid token with `alg: none` and no signature. */
+export function unsignedToken(claims: Record<string, unknown>): string {
+  const part = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url')
+  return `${part({ alg: 'none', typ: 'JWT' })}.${part(claims)}.`
+}
