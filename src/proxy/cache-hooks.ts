@@ -17,6 +17,9 @@ import { cacheStatusForward, cacheStatusHit, type Reason, type XCache } from '..
 import { makeStoreOnEnd } from './store-on-end.js'
 import { isProxyError } from '../errors.js'
 
+/** Expired entries are kept a little longer so a miss can say EXPIRED (and serve stale later). */
+const EXPIRED_GRACE_MS = 30_000
+
 export interface CacheHooksDeps {
   readonly holder: ConfigHolder
   readonly store: CacheStore
@@ -104,7 +107,7 @@ export function makeCacheHooks(deps: CacheHooksDeps) {
         status: res.statusCode, headers: storableHeaders(res.headers), body,
         storedAt: now, expiresAt: now + route.ttlMs, stamps: miss.stamps.join(' '),
       }
-      const ttlMs = route.ttlMs + route.staleWhileRevalidateMs + route.staleIfErrorMs
+      const ttlMs = route.ttlMs + route.staleWhileRevalidateMs + route.staleIfErrorMs + EXPIRED_GRACE_MS
       const stored = await attempt('write', () => store.writeIfUnchanged({ key, tags: miss.tags, stamps: miss.stamps, value: encodeCachedResponse(response), ttlMs }))
       metrics.stores.inc({ route: route.name, outcome: stored === undefined ? 'error' : stored ? 'stored' : 'refused-race' })
     }, () => metrics.stores.inc({ route: route.name, outcome: 'too-large' }))

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import type { EventEmitter } from 'node:events'
 import { Redis } from 'ioredis'
 import pg from 'pg'
+import { LogicalReplicationService, PgoutputPlugin, type Pgoutput } from 'pg-logical-replication'
 import pino, { type Logger } from 'pino'
 import type { Test } from 'tap'
 import type { InvalidationConfig, TableRule } from '../../src/config/types.js'
@@ -163,4 +164,44 @@ export async function confirmedFlushLsn(sql: pg.Client, slot: string): Promise<s
 export async function stampsAlive(store: CacheStore, tags: readonly string[]): Promise<Record<string, boolean>> {
   const read = await store.read('__none__', tags)
   return Object.fromEntries(tags.map((tag, i) => [tag, read.stamps[i] !== null]))
+}
+
+/**
+ * A bare pg-logical-replication consumer, for the tests that pin the library's own
+ * behaviour. Records every data and keepalive event.
+ */
+export interface RawStream {
+  readonly service: LogicalReplicationService
+  readonly messages: Array<{ lsn: string; message: Pgoutput.Message }>
+  readonly keepalives: Array<{ lsn: string; timestamp: number; shouldRespond: boolean; receivedAt: number }>
+  readonly errors: Error[]
+  /** Settles when the stream ends (it never rejects: the error is in `errors`). */
+  readonly ended: Promise<void>
+}
+
+export async function startRawStream(
+  db: TestDatabase,
+  config: ConstructorParameters<typeof LogicalReplicationService>[1],
+  onData: (lsn: string, message: Pgoutput.Message, stream: RawStream) => Promise<void> | void = () => {},
+): Promise<RawStream> {
+  const service = new LogicalReplicationService({ connectionString: db.url }, config)
+  const stream: Omit<RawStream, 'ended'> = { service, messages: [], keepalives: [], errors: [] }
+  service.on('error', (err: Error) => { stream.errors.push(err) })
+  service.on('heartbeat', (lsn: string, timestamp: number, shouldRespond: boolean) => {
+    stream.keepalives.push({ lsn, timestamp, shouldRespond, receivedAt: Date.now() })
+  })
+  const started = new Promise<void>((resolve) => service.once('start', () => resolve()))
+  const plugin = new PgoutputPlugin({ protoVersion: 1, publicationNames: [db.publication], messages: true })
+  const ended = service.subscribe(plugin, db.slot, '0/0').then(() => undefined, (err: Error) => { stream.errors.push(err) })
+  const full: RawStream = { ...stream, ended }
+  service.on('data', async (lsn: string, message: Pgoutput.Message) => {
+    full.messages.push({ lsn, message })
+    await onData(lsn, message, full)
+  })
+  await Promise.race([started, ended.then(() => { throw new Error(`stream ended before it started: ${stream.errors[0]?.message}`) })])
+  return full
+}
+
+export function commitsOf(stream: RawStream): Pgoutput.MessageCommit[] {
+  return stream.messages.flatMap(({ message }) => (message.tag === 'commit' ? [message] : []))
 }

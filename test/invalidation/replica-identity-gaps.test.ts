@@ -21,7 +21,7 @@ t.test('FULL carries every column: no gap', async (t) => {
 
 t.test('USING INDEX carries that index', async (t) => {
   const gaps = findIdentityGaps(rule, catalog({ replicaIdentity: 'index', identityIndex: ['client_id', 'id'] }))
-  t.same(gaps, [{ template: 'tickets:{client_id}:{assigned_to_id}', columns: ['assigned_to_id'] }], 'and the key-only template has none... but ticket:{id} is covered')
+  t.same(gaps, [{ template: 'tickets:{client_id}:{assigned_to_id}', columns: ['assigned_to_id'] }], 'ticket:{id} is covered by the index')
 })
 
 t.test('NOTHING, or DEFAULT without a primary key, is not usable', async (t) => {
