@@ -12,6 +12,7 @@ import { makeMetrics, type Metrics } from './metrics.js'
 import { buildProxyApp } from './proxy/build-proxy-app.js'
 import { makeStore } from './store/make-store.js'
 import type { CacheStore } from './store/store.js'
+import { buildAdminApp } from './admin/build-admin-app.js'
 
 export interface StartOptions {
   readonly configFile: string
@@ -25,6 +26,8 @@ export interface StartOptions {
 export interface RunningProxy {
   readonly app: FastifyInstance
   readonly url: string
+  /** The admin server's URL, when `admin` is configured. */
+  readonly adminUrl: string | undefined
   readonly holder: ConfigHolder
   readonly store: CacheStore
   readonly metrics: Metrics
@@ -63,14 +66,20 @@ export async function startProxy(options: StartOptions): Promise<RunningProxy> {
   }
 
   const stopWatching = options.watch === false ? () => {} : watchConfigFile(options.configFile, () => void reload())
+  const admin = config.admin
+    ? await buildAdminApp({ token: config.admin.token, holder, store, metrics, clock, log, replication: undefined, reload, env })
+    : undefined
+  const adminUrl = admin && config.admin ? await admin.listen({ host: config.admin.host, port: config.admin.port }) : undefined
+  if (adminUrl) log.info({ adminUrl }, 'admin server listening')
 
   async function close(): Promise<void> {
     stopWatching()
     await app.close()
+    await admin?.close()
     await store.close()
   }
 
-  return { app, url, holder, store, metrics, log, reload, close }
+  return { app, url, adminUrl, holder, store, metrics, log, reload, close }
 }
 
 function logStartup(log: Logger, config: CompiledConfig, url: string): void {

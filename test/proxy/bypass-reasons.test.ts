@@ -1,4 +1,4 @@
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { startHarness } from '../helpers/proxy.js'
 import { bearer, makeToken, unsignedToken } from '../helpers/tokens.js'
 import { rawRequest } from '../helpers/raw-request.js'
@@ -6,7 +6,7 @@ import { rawRequest } from '../helpers/raw-request.js'
 const path = '/api/v2/helpdesk/tickets/'
 
 /** Each bypass: X-Cache BYPASS with its reason, the upstream asked every time, nothing stored. */
-async function expectBypass(t: Tap.Test, h: Awaited<ReturnType<typeof startHarness>>, init: RequestInit, reason: string, url = path) {
+async function expectBypass(t: Test, h: Awaited<ReturnType<typeof startHarness>>, init: RequestInit, reason: string, url = path) {
   for (let i = 0; i < 2; i++) {
     const res = await h.fetch(url, init)
     t.equal(res.headers.get('x-cache'), 'BYPASS', `${reason}: X-Cache`)
@@ -15,8 +15,6 @@ async function expectBypass(t: Tap.Test, h: Awaited<ReturnType<typeof startHarne
   }
 }
 
-type Tap = typeof import('tap')
-declare namespace Tap { type Test = Parameters<Parameters<Tap['test']>[1]>[0] }
 
 t.test('requests without a verified identity are passed through and never cached', async (t) => {
   const h = await startHarness(t)
