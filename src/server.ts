@@ -13,6 +13,7 @@ import { buildProxyApp } from './proxy/build-proxy-app.js'
 import { makeStore } from './store/make-store.js'
 import type { CacheStore } from './store/store.js'
 import { buildAdminApp } from './admin/build-admin-app.js'
+import { makeRecentInvalidations } from './admin/stats.js'
 
 export interface StartOptions {
   readonly configFile: string
@@ -66,8 +67,9 @@ export async function startProxy(options: StartOptions): Promise<RunningProxy> {
   }
 
   const stopWatching = options.watch === false ? () => {} : watchConfigFile(options.configFile, () => void reload())
+  const recent = makeRecentInvalidations()
   const admin = config.admin
-    ? await buildAdminApp({ token: config.admin.token, holder, store, metrics, clock, log, replication: undefined, reload, env })
+    ? await buildAdminApp({ token: config.admin.token, holder, store, metrics, clock, log, replication: undefined, reload, env, recent })
     : undefined
   const adminUrl = admin && config.admin ? await admin.listen({ host: config.admin.host, port: config.admin.port }) : undefined
   if (adminUrl) log.info({ adminUrl }, 'admin server listening')

@@ -13,6 +13,8 @@ import { checkReadiness } from './readiness.js'
 import { explainRequest } from './explain-request.js'
 import { explainRow } from './explain-row.js'
 import { redactConfig } from './redact-config.js'
+import { collectStats, type RecentInvalidations } from './stats.js'
+import { DASHBOARD_HTML } from './dashboard-page.js'
 
 export interface AdminDeps {
   readonly token: string
@@ -24,7 +26,7 @@ export interface AdminDeps {
   readonly replication: (() => ListenerStatus) | undefined
   readonly reload: () => Promise<ConfigResult>
   readonly env: NodeJS.ProcessEnv
-  readonly dashboardHtml?: string
+  readonly recent: RecentInvalidations
 }
 
 const OPEN_PATHS = new Set(['/healthz', '/readyz', '/'])
@@ -74,10 +76,20 @@ export async function buildAdminApp(deps: AdminDeps): Promise<FastifyInstance> {
     const result = explainRow(deps.holder.current().config, (request.body ?? {}) as Record<string, unknown>)
     return result.ok ? result : reply.code(400).send({ error: result.error })
   })
-  if (deps.dashboardHtml) {
-    const html = deps.dashboardHtml
-    app.get('/', async (_request, reply) => reply.header('content-type', 'text/html; charset=utf-8').header('content-security-policy', "default-src 'self'; style-src 'unsafe-inline'; script-src 'unsafe-inline'").send(html))
-  }
+  app.get('/stats', async () => ({
+    ...(await collectStats(deps.metrics)),
+    replication: deps.replication?.() ?? null,
+    watermark: await deps.store.readWatermark().catch(() => null),
+    freshnessBoundMs: deps.holder.current().config.invalidation?.freshnessBoundMs ?? null,
+    now: deps.clock.now(),
+    recentInvalidations: deps.recent.list(),
+  }))
+  // The page is public; every number on it comes from /stats, which needs the token.
+  app.get('/', async (_request, reply) => reply
+    .header('content-type', 'text/html; charset=utf-8')
+    .header('content-security-policy', "default-src 'none'; connect-src 'self'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; frame-ancestors 'none'")
+    .header('referrer-policy', 'no-referrer')
+    .send(DASHBOARD_HTML))
   return app
 }
 
