@@ -13,7 +13,8 @@ import { buildProxyApp } from './proxy/build-proxy-app.js'
 import { makeStore } from './store/make-store.js'
 import type { CacheStore } from './store/store.js'
 import { buildAdminApp } from './admin/build-admin-app.js'
-import { makeRecentInvalidations } from './admin/stats.js'
+import { makeRecentInvalidations, type RecentInvalidations } from './admin/stats.js'
+import { ReplicationListener } from './invalidation/replication-listener.js'
 
 export interface StartOptions {
   readonly configFile: string
@@ -33,6 +34,7 @@ export interface RunningProxy {
   readonly store: CacheStore
   readonly metrics: Metrics
   readonly log: Logger
+  readonly listener: ReplicationListener | undefined
   reload(): Promise<ConfigResult>
   close(): Promise<void>
 }
@@ -51,6 +53,8 @@ export async function startProxy(options: StartOptions): Promise<RunningProxy> {
   const app = await buildProxyApp({ holder, store, clock, metrics, log })
   const url = await app.listen({ host: config.listen.host, port: config.listen.port })
   logStartup(log, config, url)
+  const recent = makeRecentInvalidations()
+  const listener = config.invalidation ? startListener({ config, store, clock, log, metrics, recent }) : undefined
 
   async function reload(): Promise<ConfigResult> {
     const next = await loadConfigFile(options.configFile, env)
@@ -61,15 +65,15 @@ export async function startProxy(options: StartOptions): Promise<RunningProxy> {
     }
     warnAboutRestartOnlyChanges(log, holder.current().config, next.config)
     holder.swap(makeActiveConfig(next.config))
+    if (next.config.invalidation) listener?.setRules(next.config.invalidation.tables)
     metrics.configReloads.inc({ result: 'applied' })
     log.info({ routes: next.config.routes.map((r) => r.name) }, 'config reloaded')
     return next
   }
 
   const stopWatching = options.watch === false ? () => {} : watchConfigFile(options.configFile, () => void reload())
-  const recent = makeRecentInvalidations()
   const admin = config.admin
-    ? await buildAdminApp({ token: config.admin.token, holder, store, metrics, clock, log, replication: undefined, reload, env, recent })
+    ? await buildAdminApp({ token: config.admin.token, holder, store, metrics, clock, log, replication: listener && (() => listener.status()), reload, env, recent })
     : undefined
   const adminUrl = admin && config.admin ? await admin.listen({ host: config.admin.host, port: config.admin.port }) : undefined
   if (adminUrl) log.info({ adminUrl }, 'admin server listening')
@@ -77,11 +81,12 @@ export async function startProxy(options: StartOptions): Promise<RunningProxy> {
   async function close(): Promise<void> {
     stopWatching()
     await app.close()
+    await listener?.stop()
     await admin?.close()
     await store.close()
   }
 
-  return { app, url, adminUrl, holder, store, metrics, log, reload, close }
+  return { app, url, adminUrl, holder, store, metrics, log, listener, reload, close }
 }
 
 function logStartup(log: Logger, config: CompiledConfig, url: string): void {
@@ -99,4 +104,38 @@ function warnAboutRestartOnlyChanges(log: Logger, running: CompiledConfig, next:
   if (JSON.stringify(running.invalidation) !== JSON.stringify(next.invalidation)) changed.push('invalidation')
   if (JSON.stringify(running.admin) !== JSON.stringify(next.admin)) changed.push('admin')
   if (changed.length > 0) log.warn({ changed }, 'these config sections take effect only after a restart')
+}
+
+interface ListenerWiring {
+  readonly config: CompiledConfig
+  readonly store: CacheStore
+  readonly clock: Clock
+  readonly log: Logger
+  readonly metrics: Metrics
+  readonly recent: RecentInvalidations
+}
+
+/** Starts the replication listener and connects its events to metrics, logs and the dashboard. */
+function startListener({ config, store, clock, log, metrics, recent }: ListenerWiring): ReplicationListener {
+  const invalidation = config.invalidation as NonNullable<CompiledConfig['invalidation']>
+  const listener = new ReplicationListener({ config: invalidation, store, clock, log })
+  listener.on('state', (state) => {
+    for (const s of ['leader', 'standby', 'disconnected']) metrics.replicationState.set({ state: s }, s === state ? 1 : 0)
+  })
+  listener.on('applied', (applied) => {
+    metrics.lastAppliedLsn.set(lsnAsNumber(applied.lsn))
+    if (applied.tables.length === 0) return // a heartbeat only
+    for (const [table, rows] of applied.rowsByTable) metrics.invalidations.inc({ table }, rows)
+    metrics.tagsPurged.inc(applied.tagCount)
+    metrics.commitToPurge.observe(Math.max(0, applied.commitToPurgeMs) / 1000)
+    recent.add({ at: clock.now(), lsn: applied.lsn, tables: applied.tables, tagCount: applied.tagCount, commitToPurgeMs: applied.commitToPurgeMs })
+  })
+  listener.start()
+  return listener
+}
+
+/** A gauge holds a float64: exact up to 2^53, which an LSN reaches only after 8 PiB of WAL. */
+function lsnAsNumber(lsn: string): number {
+  const [high, low] = lsn.split('/')
+  return parseInt(high ?? '0', 16) * 2 ** 32 + parseInt(low ?? '0', 16)
 }

@@ -44,7 +44,7 @@ export function formatTryCommands(input: TryCommandsInput): string {
 
 // Dollar quoting keeps the SQL free of single quotes, so the shell's single quotes hold it.
 function updateCommand(input: TryCommandsInput): string {
-  const sql = `UPDATE y_helpdesk_ticket SET title = $$Edited through psql$$, version = version + 1, updated_at = now() WHERE id = ${input.ticket.id}`
+  const sql = `UPDATE y_helpdesk_ticket SET title = $$Edited outside the proxy$$, version = version + 1, updated_at = now() WHERE id = ${input.ticket.id}`
   if (input.psqlAvailable) return `psql "$DATABASE_URL" -c '${sql}'`
   // No psql on a machine that has only Node: any client outside the proxy makes the point.
   return `node --input-type=module -e 'import pg from "pg"; const c = new pg.Client(process.env.DATABASE_URL); ` +

@@ -11,7 +11,7 @@ import { jitter, makeBackoff, type Backoff } from './backoff.js'
 import { compileTableRules, type CompiledTableRules } from './determine-tags.js'
 import { makeHeartbeatEmitter, type HeartbeatEmitter } from './heartbeat.js'
 import { makeListenerStatus, type ListenerState, type ListenerStatus, type ListenerStatusRecorder } from './listener-status.js'
-import { ensureSlot, readConfirmedFlush } from './replication-slot.js'
+import { ensureSlot, readSlotState, terminateStaleWalsender } from './replication-slot.js'
 import { startReplicationSession, type AppliedTransaction, type ReplicationSession, type SessionOutcome } from './replication-session.js'
 import { relationKey, type RelationName } from './row-change.js'
 import { setupReplication } from './setup-replication.js'
@@ -41,6 +41,8 @@ export interface ReplicationListenerOptions {
   /** Purge attempts within one connection before it is dropped and the commit replayed. Default 5. */
   readonly purgeAttempts?: number
   readonly purgeRetryMs?: number
+  /** Bound on each query of the normal (non-replication) connection. Default 30 s. */
+  readonly queryTimeoutMs?: number
   readonly random?: () => number
 }
 
@@ -62,6 +64,7 @@ export class ReplicationListener extends EventEmitter<ListenerEvents> {
   #rules: CompiledTableRules
   #session: ReplicationSession | undefined
   #loop: Promise<void> | undefined
+  #stopped: Promise<void> | undefined
   #flushPending = false
 
   constructor(options: ReplicationListenerOptions) {
@@ -70,7 +73,8 @@ export class ReplicationListener extends EventEmitter<ListenerEvents> {
     this.#config = options.config
     this.#log = options.log.child({ component: 'replication', slot: options.config.slot })
     this.#rules = compileTableRules(options.config.tables)
-    this.#pool = new pg.Pool({ connectionString: options.config.database, max: 2 })
+    // The same network fault that silences the stream can hang these queries: bound them.
+    this.#pool = new pg.Pool({ connectionString: options.config.database, max: 2, query_timeout: options.queryTimeoutMs ?? 30_000, keepAlive: true })
     // An idle pooled connection killed by the server must not crash the process.
     this.#pool.on('error', (err) => this.#log.warn({ err }, 'idle postgres connection failed'))
     this.#heartbeat = makeHeartbeatEmitter({ sql: this.#pool, intervalMs: options.config.heartbeatIntervalMs, clock: options.clock, log: this.#log })
@@ -84,7 +88,12 @@ export class ReplicationListener extends EventEmitter<ListenerEvents> {
   }
 
   /** Ends gracefully: stops heartbeats and closes the replication connection so the slot frees for a standby. */
-  async stop(): Promise<void> {
+  stop(): Promise<void> {
+    this.#stopped ??= this.#shutDown()
+    return this.#stopped
+  }
+
+  async #shutDown(): Promise<void> {
     this.#abort.abort()
     this.#heartbeat.stop()
     await this.#session?.stop()
@@ -113,6 +122,7 @@ export class ReplicationListener extends EventEmitter<ListenerEvents> {
       if (!prepared) { await this.#sleep(this.#backoff.next()); continue }
       const outcome = await this.#runSession()
       if (outcome.kind === 'stopped') break
+      if (outcome.kind === 'failed') await this.#freeSlot(outcome.walsenderPid)
       await this.#sleep(this.#handleOutcome(outcome))
     }
   }
@@ -128,6 +138,15 @@ export class ReplicationListener extends EventEmitter<ListenerEvents> {
     const delay = this.#backoff.next()
     this.#log.warn({ err: outcome.error, code: outcome.error.code, retryInMs: delay }, 'replication connection ended')
     return delay
+  }
+
+  async #freeSlot(walsenderPid: number | undefined): Promise<void> {
+    if (walsenderPid === undefined) return
+    try {
+      if (await terminateStaleWalsender(this.#pool, this.#config.slot, walsenderPid)) this.#log.info({ walsenderPid }, 'ended the walsender of the abandoned connection')
+    } catch (err) {
+      this.#log.warn({ err, walsenderPid }, 'could not end the walsender of the abandoned connection')
+    }
   }
 
   /** First attempt: the full setup (publication, slot, checks), then the slot check on every reconnect. */
@@ -188,7 +207,7 @@ export class ReplicationListener extends EventEmitter<ListenerEvents> {
       watchdogMs: this.#options.watchdogMs ?? Math.max(10_000, 5 * this.#config.heartbeatIntervalMs),
       purgeAttempts: this.#options.purgeAttempts ?? 5,
       purgeRetryMs: this.#options.purgeRetryMs ?? 100,
-      readConfirmedFlush: () => readConfirmedFlush(this.#pool, this.#config.slot),
+      readSlotState: () => readSlotState(this.#pool, this.#config.slot),
       onLeader: () => this.#becomeLeader(),
       onApplied: (applied) => this.#recordApplied(applied),
       onUnknownTables: (tables) => this.#reportUnknownTables(tables),

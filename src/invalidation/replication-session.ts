@@ -25,7 +25,8 @@ export type SessionOutcome =
   | { readonly kind: 'stopped' }
   /** SQLSTATE 55006: another process streams from the slot. */
   | { readonly kind: 'standby'; readonly error: Error }
-  | { readonly kind: 'failed'; readonly error: ProxyError; readonly wasLeader: boolean }
+  /** `walsenderPid`: the server process that streamed to us, if we were leader (it may outlive us). */
+  | { readonly kind: 'failed'; readonly error: ProxyError; readonly walsenderPid: number | undefined }
 
 export interface AppliedTransaction {
   /** The confirmed position: the end of the commit record. */
@@ -52,8 +53,8 @@ export interface SessionOptions {
   readonly watchdogMs: number
   readonly purgeAttempts: number
   readonly purgeRetryMs: number
-  /** The slot's confirmed position, read once we hold it (keepalive replies before the first commit). */
-  readonly readConfirmedFlush: () => Promise<Lsn | undefined>
+  /** Read once we hold the slot: its confirmed position (keepalive replies before the first commit) and our walsender. */
+  readonly readSlotState: () => Promise<{ readonly confirmedFlush: Lsn | undefined; readonly activePid: number | undefined }>
   readonly onLeader: () => void
   readonly onApplied: (applied: AppliedTransaction) => void
   readonly onUnknownTables: (tables: readonly RelationName[]) => void
@@ -90,6 +91,7 @@ class Session {
   #finished = false
   #closed: Promise<void> | undefined
   #leader = false
+  #walsenderPid: number | undefined
   #lastActivity: number
   #lastPing = 0
   #lastApplied: Lsn = INVALID_LSN
@@ -137,8 +139,11 @@ class Session {
     this.#leader = true
     this.#touch()
     this.#options.onLeader()
-    this.#options.readConfirmedFlush().then(
-      (confirmed) => { if (confirmed !== undefined) this.#lastApplied = maxLsn(this.#lastApplied, confirmed) },
+    this.#options.readSlotState().then(
+      ({ confirmedFlush, activePid }) => {
+        if (confirmedFlush !== undefined) this.#lastApplied = maxLsn(this.#lastApplied, confirmedFlush)
+        this.#walsenderPid = activePid
+      },
       (err: unknown) => this.#options.log.warn({ err }, 'could not read the slot position'),
     )
   }
@@ -255,7 +260,7 @@ class Session {
   #fail(err: unknown): void {
     const error = err instanceof ProxyError ? err
       : new ProxyError('CCP_REPLICATION_STREAM', `replication stream failed: ${(err as Error)?.message ?? String(err)}`, { cause: err })
-    void this.#finish({ kind: 'failed', error, wasLeader: this.#leader })
+    void this.#finish({ kind: 'failed', error, walsenderPid: this.#walsenderPid })
   }
 
   /** Idempotent. Resolves `done` at once, then closes the connection so the slot frees. */

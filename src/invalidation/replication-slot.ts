@@ -14,6 +14,7 @@ export interface SlotRow {
   readonly plugin: string | null
   readonly database: string | null
   readonly active: boolean
+  readonly active_pid: number | null
   readonly wal_status: string | null
   readonly confirmed_flush_lsn: string | null
 }
@@ -48,15 +49,30 @@ export interface SlotReport {
 
 export async function readSlot(sql: SqlClient, slot: string): Promise<SlotRow | undefined> {
   const result = await sql.query<SlotRow>(
-    `SELECT slot_type, plugin, database, active, wal_status, confirmed_flush_lsn::text AS confirmed_flush_lsn
+    `SELECT slot_type, plugin, database, active, active_pid, wal_status, confirmed_flush_lsn::text AS confirmed_flush_lsn
        FROM pg_replication_slots WHERE slot_name = $1`, [slot])
   return result.rows[0]
 }
 
-/** The slot's confirmed position, or undefined if the slot does not exist (or has none yet). */
-export async function readConfirmedFlush(sql: SqlClient, slot: string): Promise<Lsn | undefined> {
+/** The slot's confirmed position and the server process streaming from it, if any. */
+export async function readSlotState(sql: SqlClient, slot: string): Promise<{ confirmedFlush: Lsn | undefined; activePid: number | undefined }> {
   const row = await readSlot(sql, slot)
-  return row?.confirmed_flush_lsn ? parseLsn(row.confirmed_flush_lsn) : undefined
+  return {
+    confirmedFlush: row?.confirmed_flush_lsn ? parseLsn(row.confirmed_flush_lsn) : undefined,
+    activePid: row?.active_pid ?? undefined,
+  }
+}
+
+/**
+ * After we gave up on a silent connection, the server may not notice for
+ * wal_sender_timeout (60 s by default) and keeps the slot busy: every replica, us
+ * included, would stand by that long. Ends that walsender, and only if it is still the one
+ * that streamed to us. https://www.postgresql.org/docs/current/runtime-config-replication.html#GUC-WAL-SENDER-TIMEOUT
+ */
+export async function terminateStaleWalsender(sql: SqlClient, slot: string, pid: number): Promise<boolean> {
+  const result = await sql.query<{ terminated: boolean }>(
+    'SELECT pg_terminate_backend(active_pid) AS terminated FROM pg_replication_slots WHERE slot_name = $1 AND active_pid = $2', [slot, pid])
+  return result.rows[0]?.terminated === true
 }
 
 export async function ensureSlot(sql: SqlClient, slot: string, recreateLost: boolean): Promise<SlotReport> {

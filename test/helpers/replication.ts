@@ -205,3 +205,40 @@ export async function startRawStream(
 export function commitsOf(stream: RawStream): Pgoutput.MessageCommit[] {
   return stream.messages.flatMap(({ message }) => (message.tag === 'commit' ? [message] : []))
 }
+
+/** The real store, recording every tag it was asked to invalidate (a decorator, not a fake). */
+export function makeRecordingStore(inner: CacheStore): { store: CacheStore; purged: Set<string> } {
+  const purged = new Set<string>()
+  const store: CacheStore = {
+    ...inner,
+    invalidateTags: async (tags) => {
+      const count = await inner.invalidateTags(tags)
+      for (const tag of tags) purged.add(tag)
+      return count
+    },
+  }
+  return { store, purged }
+}
+
+/** Inserts rows `from..to` into `t (id, client_id)`, one transaction each, over `writers` connections. */
+export async function insertRows(db: TestDatabase, from: number, to: number, writers = 4): Promise<void> {
+  const clients = await Promise.all(Array.from({ length: writers }, async () => {
+    const client = new pg.Client({ connectionString: db.url })
+    await client.connect()
+    return client
+  }))
+  let next = from
+  try {
+    await Promise.all(clients.map(async (client) => {
+      for (let id = next++; id <= to; id = next++) await client.query('INSERT INTO t VALUES ($1, $1)', [id])
+    }))
+  } finally {
+    await Promise.all(clients.map((c) => c.end()))
+  }
+}
+
+export function missingTags(purged: ReadonlySet<string>, from: number, to: number): number[] {
+  const missing: number[] = []
+  for (let id = from; id <= to; id++) if (!purged.has(`t:${id}`)) missing.push(id)
+  return missing
+}

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { determineSlotAction, type SlotRow } from '../../src/invalidation/replication-slot.js'
 
-const healthy: SlotRow = { slot_type: 'logical', plugin: 'pgoutput', database: 'app', active: false, wal_status: 'reserved', confirmed_flush_lsn: '0/1' }
+const healthy: SlotRow = { slot_type: 'logical', plugin: 'pgoutput', database: 'app', active: false, active_pid: null, wal_status: 'reserved', confirmed_flush_lsn: '0/1' }
 
 t.test('a missing slot is created', async (t) => {
   t.same(determineSlotAction(undefined, 'app', false), { kind: 'create' })
