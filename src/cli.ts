@@ -4,6 +4,7 @@ import { loadConfigFile } from './config/load-config.js'
 import { describeProblems } from './config/describe-problems.js'
 import { startProxy } from './server.js'
 import { isProxyError } from './errors.js'
+import { runPurge, runSetup } from './cli-commands.js'
 
 const USAGE = `usage:
   cdc-cache-proxy start --config FILE          run the proxy
@@ -16,6 +17,8 @@ type Command = (args: string[]) => Promise<number>
 const COMMANDS: Record<string, Command> = {
   start: runStart,
   'check-config': runCheckConfig,
+  setup: runSetup,
+  purge: runPurge,
 }
 
 async function runCheckConfig(args: string[]): Promise<number> {

@@ -66,6 +66,7 @@ export class ReplicationListener extends EventEmitter<ListenerEvents> {
   #loop: Promise<void> | undefined
   #stopped: Promise<void> | undefined
   #flushPending = false
+  #abandonedWalsender: number | undefined
 
   constructor(options: ReplicationListenerOptions) {
     super()
@@ -120,9 +121,10 @@ export class ReplicationListener extends EventEmitter<ListenerEvents> {
     while (!this.#stopping) {
       prepared = prepared ? await this.#prepareSlot() : await this.#prepareAll()
       if (!prepared) { await this.#sleep(this.#backoff.next()); continue }
+      await this.#freeAbandonedSlot()
       const outcome = await this.#runSession()
       if (outcome.kind === 'stopped') break
-      if (outcome.kind === 'failed') await this.#freeSlot(outcome.walsenderPid)
+      if (outcome.kind === 'failed') this.#abandonedWalsender = outcome.walsenderPid
       await this.#sleep(this.#handleOutcome(outcome))
     }
   }
@@ -140,12 +142,24 @@ export class ReplicationListener extends EventEmitter<ListenerEvents> {
     return delay
   }
 
-  async #freeSlot(walsenderPid: number | undefined): Promise<void> {
-    if (walsenderPid === undefined) return
+  /**
+   * The walsender of a connection we abandoned keeps the slot until the server notices
+   * (wal_sender_timeout). It is ended on a fresh connection (pooled ones may sit on the
+   * same dead path), retried before every attempt until it is gone.
+   */
+  async #freeAbandonedSlot(): Promise<void> {
+    const pid = this.#abandonedWalsender
+    if (pid === undefined) return
+    const client = new pg.Client({ connectionString: this.#config.database, connectionTimeoutMillis: 5000, query_timeout: 5000 })
+    client.on('error', () => {}) // a failure here is reported by connect/query below
     try {
-      if (await terminateStaleWalsender(this.#pool, this.#config.slot, walsenderPid)) this.#log.info({ walsenderPid }, 'ended the walsender of the abandoned connection')
+      await client.connect()
+      if (await terminateStaleWalsender(client, this.#config.slot, pid)) this.#log.info({ walsenderPid: pid }, 'ended the walsender of the abandoned connection')
+      this.#abandonedWalsender = undefined
     } catch (err) {
-      this.#log.warn({ err, walsenderPid }, 'could not end the walsender of the abandoned connection')
+      this.#log.warn({ err, walsenderPid: pid }, 'could not end the walsender of the abandoned connection yet')
+    } finally {
+      await client.end().catch(() => {})
     }
   }
 
