@@ -92,8 +92,11 @@ t.test('kubernetes: the proxy is a sidecar of the app, probed on its admin port'
   t.ok(proxy, 'one container runs `start`')
   t.same(proxy.ports, [{ name: 'http', containerPort: 8080 }, { name: 'admin', containerPort: 9091 }])
   for (const probe of ['startupProbe', 'readinessProbe', 'livenessProbe']) t.equal(proxy[probe]?.httpGet?.port, 'admin', probe)
-  t.equal(proxy.readinessProbe.httpGet.path, '/readyz')
+  // Readiness must not follow Redis or replication health: the proxy fails open through both.
+  t.equal(proxy.readinessProbe.httpGet.path, '/healthz')
   t.equal(proxy.livenessProbe.httpGet.path, '/healthz')
+  const app = pod.containers.find((c: Doc) => c !== proxy)
+  t.ok(app?.readinessProbe, 'the app container has its own readiness probe (the upstream half of pod readiness)')
   const env = new Map((proxy.env as Doc[]).map((e) => [e['name'], e]))
   for (const variable of REQUIRED_VARS) t.ok(env.has(variable), `the proxy container sets ${variable}`)
   for (const secret of ['JWT_SECRET', 'ADMIN_TOKEN', 'DATABASE_URL']) {

@@ -67,6 +67,7 @@ export async function startHarness(t: Test, options: HarnessOptions = {}): Promi
   await writeFile(configFile, configText({ ...options, keyPrefix }))
   const env = { ...process.env, UPSTREAM_URL: origin.url, REDIS_URL: options.redisUrl ?? REDIS_URL, JWT_SECRET, ...options.env }
   const proxy = await startProxy({ configFile, env, watch: false, log: makeLogger(process.env.LOG_LEVEL ?? 'silent'), ...(options.clock ? { clock: options.clock } : {}) })
+    .catch(async (err: unknown) => { await origin.close(); throw err })
   if (options.store !== 'memory') await waitForStore(proxy)
   t.teardown(async () => {
     await proxy.close()
