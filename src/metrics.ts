@@ -11,6 +11,8 @@ export function makeMetrics() {
     latency: new Histogram({ name: 'ccp_request_duration_seconds', help: 'Time to response headers on configured routes by X-Cache', labelNames: ['route', 'cache'], buckets: seconds, registers: [registry] }),
     upstreamFetches: new Counter({ name: 'ccp_upstream_fetches_total', help: 'Requests on configured routes sent to the upstream', labelNames: ['route'], registers: [registry] }),
     upstreamErrors: new Counter({ name: 'ccp_upstream_errors_total', help: 'Upstream failures answered with 502/504', labelNames: ['code'], registers: [registry] }),
+    coalesced: new Counter({ name: 'ccp_coalesced_waits_total', help: 'Misses that waited for another request of the same key, by outcome (stored, pass, timeout, remote-hit, remote-miss)', labelNames: ['route', 'outcome'], registers: [registry] }),
+    backgroundRefreshes: new Counter({ name: 'ccp_background_refreshes_total', help: 'Stale-while-revalidate refreshes by outcome', labelNames: ['route', 'outcome'], registers: [registry] }),
     stores: new Counter({ name: 'ccp_entries_stored_total', help: 'Store attempts by outcome (stored, refused-race, too-large, incomplete, error)', labelNames: ['route', 'outcome'], registers: [registry] }),
     storeErrors: new Counter({ name: 'ccp_store_errors_total', help: 'Store operations that failed or timed out', labelNames: ['op'], registers: [registry] }),
     invalidations: new Counter({ name: 'ccp_invalidations_total', help: 'Row changes applied, by table', labelNames: ['table'], registers: [registry] }),

@@ -13,6 +13,7 @@ export interface RawConfig {
   store?: {
     redis?: string; keyPrefix?: string; timeout?: string | number; maxEntrySize?: string | number
     stampTtl?: string | number; memory?: { maxEntries?: number; maxSize?: string | number }
+    compression?: 'gzip' | 'none'; compressAbove?: string | number
   }
   identity: RawIdentity
   routes: RawRoute[]
@@ -61,14 +62,16 @@ function compileStore(raw: RawConfig, problems: ProblemList): StoreConfig {
   const store = raw.store ?? {}
   const keyPrefix = store.keyPrefix ?? 'ccp:'
   const maxEntryBytes = store.maxEntrySize === undefined ? 1 << 20 : take(parseSize(store.maxEntrySize), ['store', 'maxEntrySize'], problems, 0)
+  const compressAboveBytes = store.compression === 'none' ? Infinity
+    : store.compressAbove === undefined ? 1024 : take(parseSize(store.compressAbove), ['store', 'compressAbove'], problems, 1024)
   // An empty store.redis (e.g. `${REDIS_URL:-}`) means the same as leaving it out.
   if (store.redis) {
     if (!/^rediss?:\/\//.test(store.redis)) problems.add(['store', 'redis'], `"${redactUrl(store.redis)}" is not a redis:// or rediss:// URL`)
     const timeoutMs = store.timeout === undefined ? 100 : take(parseDuration(store.timeout), ['store', 'timeout'], problems, 100)
-    return { kind: 'redis', url: store.redis, keyPrefix, timeoutMs, maxEntryBytes }
+    return { kind: 'redis', url: store.redis, keyPrefix, timeoutMs, maxEntryBytes, compressAboveBytes }
   }
   const maxBytes = store.memory?.maxSize === undefined ? 256 << 20 : take(parseSize(store.memory.maxSize), ['store', 'memory', 'maxSize'], problems, 0)
-  return { kind: 'memory', keyPrefix, maxEntries: store.memory?.maxEntries ?? 10_000, maxBytes, maxEntryBytes }
+  return { kind: 'memory', keyPrefix, maxEntries: store.memory?.maxEntries ?? 10_000, maxBytes, maxEntryBytes, compressAboveBytes }
 }
 
 function compileRoutes(raws: RawRoute[], maxEntryBytes: number, problems: ProblemList): CompiledRoute[] {

@@ -10,6 +10,7 @@ export interface RawRoute {
   tags?: string[]; query?: string[]; ignoreQuery?: string[]; methods?: string[]; statuses?: number[]
   vary?: string[]; honourClientNoCache?: boolean; staleWhileRevalidate?: string | number
   staleIfError?: string | number; maxEntrySize?: string | number
+  serveInvalidatedOnError?: boolean; coalesceWait?: string | number
 }
 
 type Path = (string | number)[]
@@ -29,6 +30,8 @@ export function compileRoute(raw: RawRoute, path: Path, defaults: { maxEntryByte
     ttlMs,
     staleWhileRevalidateMs: optionalDuration(raw.staleWhileRevalidate, [...path, 'staleWhileRevalidate'], problems),
     staleIfErrorMs: optionalDuration(raw.staleIfError, [...path, 'staleIfError'], problems),
+    serveInvalidatedOnError: raw.serveInvalidatedOnError ?? false,
+    coalesceWaitMs: raw.coalesceWait === undefined ? 3000 : optionalDuration(raw.coalesceWait, [...path, 'coalesceWait'], problems),
     scope: raw.scope,
     tags,
     query: raw.query ? [...raw.query].sort() : undefined,

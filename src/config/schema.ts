@@ -27,6 +27,8 @@ const route = {
     honourClientNoCache: { type: 'boolean' },
     staleWhileRevalidate: duration,
     staleIfError: duration,
+    serveInvalidatedOnError: { type: 'boolean' },
+    coalesceWait: duration,
     maxEntrySize: size,
   },
 }
@@ -71,6 +73,8 @@ export const configSchema = {
         timeout: duration,
         maxEntrySize: size,
         stampTtl: duration,
+        compression: { enum: ['gzip', 'none'] },
+        compressAbove: size,
         memory: {
           type: 'object',
           additionalProperties: false,

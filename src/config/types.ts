@@ -16,8 +16,15 @@ export interface CompiledConfig {
 }
 
 export type StoreConfig =
-  | { readonly kind: 'redis'; readonly url: string; readonly keyPrefix: string; readonly timeoutMs: number; readonly maxEntryBytes: number }
-  | { readonly kind: 'memory'; readonly keyPrefix: string; readonly maxEntries: number; readonly maxBytes: number; readonly maxEntryBytes: number }
+  | ({ readonly kind: 'redis'; readonly url: string; readonly timeoutMs: number } & CommonStoreConfig)
+  | ({ readonly kind: 'memory'; readonly maxEntries: number; readonly maxBytes: number } & CommonStoreConfig)
+
+export interface CommonStoreConfig {
+  readonly keyPrefix: string
+  readonly maxEntryBytes: number
+  /** Bodies at least this large are stored gzip-compressed; Infinity = never. */
+  readonly compressAboveBytes: number
+}
 
 export type IdentityConfig =
   | { readonly kind: 'jwt'; readonly jwt: JwtConfig }
@@ -44,6 +51,10 @@ export interface CompiledRoute {
   readonly ttlMs: number
   readonly staleWhileRevalidateMs: number
   readonly staleIfErrorMs: number
+  /** Stale-if-error may also serve an entry that an invalidation superseded (off by default). */
+  readonly serveInvalidatedOnError: boolean
+  /** How long concurrent misses for one key wait for the first one's response; 0 disables coalescing. */
+  readonly coalesceWaitMs: number
   readonly scope: Scope
   readonly tags: readonly TagTemplate[]
   /** Allow-list of query parameters that form the key; undefined = all. */

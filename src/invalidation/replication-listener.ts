@@ -11,7 +11,7 @@ import { jitter, makeBackoff, type Backoff } from './backoff.js'
 import { compileTableRules, type CompiledTableRules } from './determine-tags.js'
 import { makeHeartbeatEmitter, type HeartbeatEmitter } from './heartbeat.js'
 import { makeListenerStatus, type ListenerState, type ListenerStatus, type ListenerStatusRecorder } from './listener-status.js'
-import { ensureSlot, readSlotState, terminateStaleWalsender } from './replication-slot.js'
+import { ensureSlot, readConfirmedFlush, terminateStaleWalsender } from './replication-slot.js'
 import { startReplicationSession, type AppliedTransaction, type ReplicationSession, type SessionOutcome } from './replication-session.js'
 import { relationKey, type RelationName } from './row-change.js'
 import { setupReplication } from './setup-replication.js'
@@ -99,7 +99,8 @@ export class ReplicationListener extends EventEmitter<ListenerEvents> {
     this.#heartbeat.stop()
     await this.#session?.stop()
     await this.#loop
-    await this.#pool.end()
+    // pool.end() waits for each connection to close; one on a dead path never does.
+    await Promise.race([this.#pool.end().catch(() => undefined), abortableSleep(2000, new AbortController().signal)])
     this.#setState('disconnected')
   }
 
@@ -117,14 +118,16 @@ export class ReplicationListener extends EventEmitter<ListenerEvents> {
   }
 
   async #run(): Promise<void> {
-    let prepared = false
+    let check: 'all' | 'slot' | 'none' = 'all'
     while (!this.#stopping) {
-      prepared = prepared ? await this.#prepareSlot() : await this.#prepareAll()
-      if (!prepared) { await this.#sleep(this.#backoff.next()); continue }
+      const ready = check === 'all' ? await this.#prepareAll() : check === 'slot' ? await this.#prepareSlot() : true
+      if (!ready) { check = 'all'; await this.#sleep(this.#backoff.next()); continue }
       await this.#freeAbandonedSlot()
       const outcome = await this.#runSession()
       if (outcome.kind === 'stopped') break
-      if (outcome.kind === 'failed') this.#abandonedWalsender = outcome.walsenderPid
+      if (outcome.kind === 'failed') this.#abandonedWalsender = outcome.walsenderPid ?? this.#abandonedWalsender
+      // A standby only retries; after a failure the slot may have been dropped or lost meanwhile.
+      check = outcome.kind === 'failed' ? 'slot' : 'none'
       await this.#sleep(this.#handleOutcome(outcome))
     }
   }
@@ -175,7 +178,7 @@ export class ReplicationListener extends EventEmitter<ListenerEvents> {
     }
   }
 
-  /** After a failure the slot may have been dropped or lost meanwhile; recreating it breaks continuity. */
+  /** Recreating a dropped or lost slot breaks continuity: flush before streaming. */
   async #prepareSlot(): Promise<boolean> {
     try {
       const slot = await ensureSlot(this.#pool, this.#config.slot, true)
@@ -221,7 +224,7 @@ export class ReplicationListener extends EventEmitter<ListenerEvents> {
       watchdogMs: this.#options.watchdogMs ?? Math.max(10_000, 5 * this.#config.heartbeatIntervalMs),
       purgeAttempts: this.#options.purgeAttempts ?? 5,
       purgeRetryMs: this.#options.purgeRetryMs ?? 100,
-      readSlotState: () => readSlotState(this.#pool, this.#config.slot),
+      readConfirmedFlush: () => readConfirmedFlush(this.#pool, this.#config.slot),
       onLeader: () => this.#becomeLeader(),
       onApplied: (applied) => this.#recordApplied(applied),
       onUnknownTables: (tables) => this.#reportUnknownTables(tables),

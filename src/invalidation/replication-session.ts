@@ -53,8 +53,8 @@ export interface SessionOptions {
   readonly watchdogMs: number
   readonly purgeAttempts: number
   readonly purgeRetryMs: number
-  /** Read once we hold the slot: its confirmed position (keepalive replies before the first commit) and our walsender. */
-  readonly readSlotState: () => Promise<{ readonly confirmedFlush: Lsn | undefined; readonly activePid: number | undefined }>
+  /** The slot's confirmed position, read once we hold it (keepalive replies before the first commit). */
+  readonly readConfirmedFlush: () => Promise<Lsn | undefined>
   readonly onLeader: () => void
   readonly onApplied: (applied: AppliedTransaction) => void
   readonly onUnknownTables: (tables: readonly RelationName[]) => void
@@ -138,12 +138,10 @@ class Session {
   #becomeLeader(): void {
     this.#leader = true
     this.#touch()
+    this.#walsenderPid = walsenderPidOf(this.#service)
     this.#options.onLeader()
-    this.#options.readSlotState().then(
-      ({ confirmedFlush, activePid }) => {
-        if (confirmedFlush !== undefined) this.#lastApplied = maxLsn(this.#lastApplied, confirmedFlush)
-        this.#walsenderPid = activePid
-      },
+    this.#options.readConfirmedFlush().then(
+      (confirmed) => { if (confirmed !== undefined) this.#lastApplied = maxLsn(this.#lastApplied, confirmed) },
       (err: unknown) => this.#options.log.warn({ err }, 'could not read the slot position'),
     )
   }
@@ -280,4 +278,14 @@ class Session {
     const closing = this.#service.destroy().then(() => undefined, () => undefined)
     await Promise.race([closing, abortableSleep(2000, new AbortController().signal)])
   }
+}
+
+/**
+ * The server process streaming to us, from the connection's BackendKeyData: known at once,
+ * without a query that the fault we are about to detect could block. pg-logical-replication
+ * keeps its pg Client private; pinned by test/invalidation/library-client-pid.test.ts.
+ */
+function walsenderPidOf(service: LogicalReplicationService): number | undefined {
+  const pid = (service as unknown as { _client?: { processID?: unknown } | null })._client?.processID
+  return typeof pid === 'number' ? pid : undefined
 }

@@ -54,13 +54,10 @@ export async function readSlot(sql: SqlClient, slot: string): Promise<SlotRow | 
   return result.rows[0]
 }
 
-/** The slot's confirmed position and the server process streaming from it, if any. */
-export async function readSlotState(sql: SqlClient, slot: string): Promise<{ confirmedFlush: Lsn | undefined; activePid: number | undefined }> {
+/** The slot's confirmed position, or undefined if the slot does not exist (or has none yet). */
+export async function readConfirmedFlush(sql: SqlClient, slot: string): Promise<Lsn | undefined> {
   const row = await readSlot(sql, slot)
-  return {
-    confirmedFlush: row?.confirmed_flush_lsn ? parseLsn(row.confirmed_flush_lsn) : undefined,
-    activePid: row?.active_pid ?? undefined,
-  }
+  return row?.confirmed_flush_lsn ? parseLsn(row.confirmed_flush_lsn) : undefined
 }
 
 /**

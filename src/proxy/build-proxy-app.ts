@@ -59,6 +59,10 @@ export async function buildProxyApp(deps: ProxyAppDeps): Promise<FastifyInstance
         const reply = rawReply as FastifyReply
         const failure = classifyUpstreamError(error)
         deps.metrics.upstreamErrors.inc({ code: failure.code })
+        if (hooks.onUpstreamError(reply.request, reply)) {
+          reply.request.log.warn({ err: error, code: failure.code }, 'upstream request failed; served stale')
+          return
+        }
         reply.request.log.warn({ err: error, code: failure.code }, 'upstream request failed')
         const context = hooks.contextOf(reply.request)
         if (context) reply.header('x-cache', context.xcache).header('cache-status', cacheStatusForward(context.reason))
@@ -66,5 +70,6 @@ export async function buildProxyApp(deps: ProxyAppDeps): Promise<FastifyInstance
       },
     },
   })
+  app.addHook('onClose', async () => hooks.close())
   return app
 }

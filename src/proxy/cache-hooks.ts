@@ -3,22 +3,24 @@ import type { IncomingHttpHeaders } from 'node:http'
 import type { Readable } from 'node:stream'
 import type { Logger } from 'pino'
 import type { Clock } from '../clock.js'
-import type { ConfigHolder } from '../config/active-config.js'
+import type { ActiveConfig, ConfigHolder } from '../config/active-config.js'
 import type { CompiledRoute } from '../config/types.js'
 import type { Metrics } from '../metrics.js'
 import type { CacheStore } from '../store/store.js'
 import { decideRecv } from '../request/recv.js'
 import { makeCacheKey, makeEntryTags, type KeyInput } from '../request/key.js'
-import { evaluateLookup } from '../request/lookup.js'
+import { evaluateLookup, staleCandidates, type LookupVerdict } from '../request/lookup.js'
 import { decideAdmission, varyNames } from '../request/admission.js'
 import { encodeCachedResponse, type CachedResponse } from '../request/cached-response.js'
-import { hitTiming, storableHeaders } from '../request/deliver.js'
-import { cacheStatusForward, cacheStatusHit, type Reason, type XCache } from '../request/reasons.js'
+import { makeCachedResponse, storeLifetimeMs } from '../request/make-cached-response.js'
+import { hitTiming } from '../request/deliver.js'
+import { cacheStatusForward, cacheStatusHit, cacheStatusStaleIfError, type Reason, type XCache } from '../request/reasons.js'
 import { makeStoreOnEnd } from './store-on-end.js'
+import { deliverCached } from './deliver-cached.js'
+import { makeCoalescer, type Flight, type FlightOutcome } from './coalescer.js'
+import { refreshInBackground } from './refresh-in-background.js'
+import { makeForwardHeaders } from './forward-headers.js'
 import { isProxyError } from '../errors.js'
-
-/** Expired entries are kept a little longer so a miss can say EXPIRED (and serve stale later). */
-const EXPIRED_GRACE_MS = 30_000
 
 export interface CacheHooksDeps {
   readonly holder: ConfigHolder
@@ -28,19 +30,26 @@ export interface CacheHooksDeps {
   readonly log: Logger
 }
 
+interface UpstreamResponse { readonly statusCode: number; readonly headers: IncomingHttpHeaders; readonly stream: Readable }
+
 /** What the request stage decided, carried to the response stage. */
 interface CacheContext {
   readonly route: CompiledRoute
   readonly now: number
   readonly xcache: XCache
   readonly reason: Reason
-  readonly miss?: { readonly keyInput: KeyInput; readonly tags: string[]; readonly stamps: string[] }
+  readonly miss?: { readonly keyInput: KeyInput; readonly key: string; readonly tags: string[]; readonly stamps: string[] }
+  readonly staleIfError?: CachedResponse
+  readonly flight?: Flight
+  readonly locked?: boolean
+  readonly compressAboveBytes?: number
 }
 
 /** The Fastify adapter of the request path: recv -> key -> lookup -> (deliver | fetch -> store). */
 export function makeCacheHooks(deps: CacheHooksDeps) {
   const { store, clock, metrics } = deps
   const contexts = new WeakMap<FastifyRequest, CacheContext>()
+  const coalescer = makeCoalescer(store, clock)
   /** Request headers each route's upstream was seen to Vary on (beyond route.vary), learned per process. */
   const learnedVary = new Map<string, readonly string[]>()
 
@@ -50,46 +59,107 @@ export function makeCacheHooks(deps: CacheHooksDeps) {
     const recv = decideRecv(active.config, active.resolveIdentity, request.raw)
     if (recv.action === 'pass') return
     const { route } = recv
-    if (recv.action === 'bypass') return void contexts.set(request, { route, now, xcache: 'BYPASS', reason: recv.reason })
+    if (recv.action === 'bypass') return bypass(request, route, now, recv.reason)
     const keyInput: KeyInput = {
       route, identity: recv.identity, host: request.headers.host ?? '', pathname: recv.pathname,
       query: recv.query, varyNames: keyVaryNames(route), headers: request.headers,
     }
     const key = makeCacheKey(keyInput)
     const tags = makeEntryTags(route, recv.identity, recv.params)
-    const read = await attempt('read', () => store.read(key, tags))
-    if (!read) return void contexts.set(request, { route, now, xcache: 'BYPASS', reason: 'STORE-UNAVAILABLE' })
-    const lookup = evaluateLookup(read, now, { freshnessBoundMs: active.config.invalidation?.freshnessBoundMs })
-    if (lookup.kind === 'hit') return void sendHit(request, reply, route, lookup.response, now)
-    if (lookup.kind === 'bypass') return void contexts.set(request, { route, now, xcache: 'BYPASS', reason: lookup.reason })
+    const lookup = await lookupEntry(active, key, tags, now)
+    if (!lookup) return bypass(request, route, now, 'STORE-UNAVAILABLE')
+    if (lookup.kind === 'hit') return deliver(request, reply, route, lookup.response, now, 'HIT')
+    if (lookup.kind === 'bypass') return bypass(request, route, now, lookup.reason)
     if (lookup.reason === 'UNREADABLE-ENTRY') void attempt('deleteEntry', () => store.deleteEntry(key))
-    const stamps = request.method === 'GET' ? await attempt('acquireStamps', () => store.acquireStamps(tags)) : []
-    if (!stamps) return void contexts.set(request, { route, now, xcache: 'BYPASS', reason: 'STORE-UNAVAILABLE' })
-    contexts.set(request, { route, now, xcache: 'MISS', reason: lookup.reason, miss: { keyInput, tags, stamps } })
+    const stale = staleCandidates(lookup, route, now)
+    if (stale.whileRevalidate) {
+      deliver(request, reply, route, stale.whileRevalidate, now, 'STALE')
+      return startRefresh(request, active, { keyInput, key, tags, now })
+    }
+    await handleMiss(request, reply, active, { keyInput, key, tags, now, reason: lookup.reason, staleIfError: stale.ifError })
   }
 
-  function sendHit(request: FastifyRequest, reply: FastifyReply, route: CompiledRoute, response: CachedResponse, now: number): void {
-    const timing = hitTiming(response, now)
-    reply.code(response.status)
-    reply.headers(groupHeaders(response.headers))
-    reply.header('age', String(timing.age))
-    reply.header('x-cache', 'HIT')
-    reply.header('cache-status', cacheStatusHit(timing.ttl))
-    record(request, route, 'HIT', undefined, now)
-    reply.send(response.body)
+  async function lookupEntry(active: ActiveConfig, key: string, tags: string[], now: number): Promise<LookupVerdict | undefined> {
+    const read = await attempt('read', () => store.read(key, tags))
+    return read && evaluateLookup(read, now, { freshnessBoundMs: active.config.invalidation?.freshnessBoundMs })
+  }
+
+  interface Miss { keyInput: KeyInput; key: string; tags: string[]; now: number; reason: Reason; staleIfError: CachedResponse | undefined }
+
+  async function handleMiss(request: FastifyRequest, reply: FastifyReply, active: ActiveConfig, miss: Miss): Promise<void> {
+    const { route } = miss.keyInput
+    let flight: Flight | undefined
+    let locked = false
+    if (request.method === 'GET' && route.coalesceWaitMs > 0) {
+      const joined = coalescer.join(miss.key)
+      if (joined.role === 'follower') {
+        const outcome = await joined.wait(route.coalesceWaitMs)
+        metrics.coalesced.inc({ route: route.name, outcome: outcome?.kind ?? 'timeout' })
+        if (outcome?.kind === 'stored') return deliver(request, reply, route, outcome.response, clock.now(), 'HIT', '; collapsed')
+      } else if (joined.role === 'leader') {
+        flight = joined.flight
+        const lock = await attempt('tryLock', () => store.tryLock(miss.key, route.coalesceWaitMs + active.config.upstreamTimeoutMs))
+        locked = lock === true
+        if (lock === false && await waitForOtherReplica(request, reply, active, miss, flight)) return
+        reply.raw.once('close', () => finishFlight(miss.key, flight, locked, { kind: 'pass' }))
+      }
+    }
+    const stamps = request.method === 'GET' ? await attempt('acquireStamps', () => store.acquireStamps(miss.tags)) : []
+    if (!stamps) {
+      finishFlight(miss.key, flight, locked, { kind: 'pass' })
+      return bypass(request, route, miss.now, 'STORE-UNAVAILABLE')
+    }
+    contexts.set(request, {
+      route, now: miss.now, xcache: 'MISS', reason: miss.reason, staleIfError: miss.staleIfError, flight, locked,
+      miss: { keyInput: miss.keyInput, key: miss.key, tags: miss.tags, stamps }, compressAboveBytes: active.config.store.compressAboveBytes,
+    })
+  }
+
+  /** Another replica holds the key's lock: wait for its announcement, then read what it stored. */
+  async function waitForOtherReplica(request: FastifyRequest, reply: FastifyReply, active: ActiveConfig, miss: Miss, flight: Flight): Promise<boolean> {
+    const { route } = miss.keyInput
+    await coalescer.waitForRemoteFill(miss.key, route.coalesceWaitMs)
+    const now = clock.now()
+    const lookup = await lookupEntry(active, miss.key, miss.tags, now)
+    if (lookup?.kind !== 'hit') {
+      metrics.coalesced.inc({ route: route.name, outcome: 'remote-miss' })
+      return false
+    }
+    metrics.coalesced.inc({ route: route.name, outcome: 'remote-hit' })
+    flight.settle({ kind: 'stored', response: lookup.response })
+    deliver(request, reply, route, lookup.response, now, 'HIT', '; collapsed')
+    return true
+  }
+
+  function finishFlight(key: string, flight: Flight | undefined, locked: boolean | undefined, outcome: FlightOutcome): void {
+    flight?.settle(outcome)
+    if (locked) {
+      void attempt('unlock', () => store.unlock(key))
+      void attempt('announceFill', () => store.announceFill(key))
+    }
   }
 
   /** reply-from's onResponse: the upstream answered; decide what the client is told and what is stored. */
-  function onUpstreamResponse(request: FastifyRequest, reply: FastifyReply, res: { statusCode: number; headers: IncomingHttpHeaders; stream: Readable }): void {
+  function onUpstreamResponse(request: FastifyRequest, reply: FastifyReply, res: UpstreamResponse): void {
     const context = contexts.get(request)
     if (!context) return void reply.send(res.stream)
+    metrics.upstreamFetches.inc({ route: context.route.name })
+    if (context.staleIfError && res.statusCode >= 500) {
+      res.stream.destroy()
+      // reply-from already copied the failed response's headers onto the reply: none of them apply.
+      for (const name of Object.keys(reply.getHeaders())) if (name !== 'x-request-id') reply.removeHeader(name)
+      return serveStaleIfError(request, reply, context, res.statusCode)
+    }
     let reason = context.reason
     let body: Readable = res.stream
-    metrics.upstreamFetches.inc({ route: context.route.name })
     if (context.miss && request.method === 'GET') {
       const admission = decideAdmission(context.route, res.statusCode, res.headers)
       if (admission.admit) body = res.stream.pipe(storeWhenComplete(context, res, context.miss))
-      else reason = admission.reason
+      else {
+        reason = admission.reason
+        coalescer.markUncacheable(context.miss.key)
+        finishFlight(context.miss.key, context.flight, context.locked, { kind: 'pass' })
+      }
     }
     reply.header('x-cache', context.xcache)
     reply.header('cache-status', cacheStatusForward(reason))
@@ -97,31 +167,84 @@ export function makeCacheHooks(deps: CacheHooksDeps) {
     reply.send(body)
   }
 
-  function storeWhenComplete(context: CacheContext, res: { statusCode: number; headers: IncomingHttpHeaders; stream: Readable }, miss: NonNullable<CacheContext['miss']>) {
+  /** reply-from's onError: returns true when a stale response was served instead of the error. */
+  function onUpstreamError(request: FastifyRequest, reply: FastifyReply): boolean {
+    const context = contexts.get(request)
+    if (!context) return false
+    if (context.miss) finishFlight(context.miss.key, context.flight, context.locked, { kind: 'pass' })
+    if (!context.staleIfError) return false
+    serveStaleIfError(request, reply, context, undefined)
+    return true
+  }
+
+  function serveStaleIfError(request: FastifyRequest, reply: FastifyReply, context: CacheContext, upstreamStatus: number | undefined): void {
+    const response = context.staleIfError as CachedResponse
+    const now = clock.now()
+    const timing = hitTiming(response, now)
+    if (context.miss) finishFlight(context.miss.key, context.flight, context.locked, { kind: 'pass' })
+    record(request, context.route, 'STALE', 'STALE-IF-ERROR', context.now)
+    deliverCached(request, reply, response, { xcache: 'STALE', age: timing.age, cacheStatus: cacheStatusStaleIfError(Math.floor((response.expiresAt - now) / 1000), upstreamStatus) })
+  }
+
+  function storeWhenComplete(context: CacheContext, res: UpstreamResponse, miss: NonNullable<CacheContext['miss']>) {
     const { route, now } = context
-    const names = [...new Set([...miss.keyInput.varyNames, ...varyNames(res.headers)])].sort()
-    if (names.length > miss.keyInput.varyNames.length) learnVary(route, names)
-    const key = makeCacheKey({ ...miss.keyInput, varyNames: names })
     const tee = makeStoreOnEnd(route.maxEntryBytes, async (body) => {
-      const response: CachedResponse = {
-        status: res.statusCode, headers: storableHeaders(res.headers), body,
-        storedAt: now, expiresAt: now + route.ttlMs, stamps: miss.stamps.join(' '),
-      }
-      const ttlMs = route.ttlMs + route.staleWhileRevalidateMs + route.staleIfErrorMs + EXPIRED_GRACE_MS
-      const stored = await attempt('write', () => store.writeIfUnchanged({ key, tags: miss.tags, stamps: miss.stamps, value: encodeCachedResponse(response), ttlMs }))
+      const response = makeCachedResponse({ route, status: res.statusCode, headers: res.headers, body, now, stamps: miss.stamps, compressAboveBytes: context.compressAboveBytes ?? Infinity })
+      const key = keyForResponse(miss.keyInput, varyNames(res.headers))
+      const stored = await attempt('write', () => store.writeIfUnchanged({ key, tags: miss.tags, stamps: miss.stamps, value: encodeCachedResponse(response), ttlMs: storeLifetimeMs(route) }))
       metrics.stores.inc({ route: route.name, outcome: stored === undefined ? 'error' : stored ? 'stored' : 'refused-race' })
+      finishFlight(miss.key, context.flight, context.locked, stored && key === miss.key ? { kind: 'stored', response } : { kind: 'pass' })
     }, () => metrics.stores.inc({ route: route.name, outcome: 'too-large' }))
     res.stream.once('error', () => metrics.stores.inc({ route: route.name, outcome: 'incomplete' }))
     return tee
   }
 
-  function keyVaryNames(route: CompiledRoute): readonly string[] {
-    return learnedVary.get(route.name) ?? route.vary
+  /** Stale-while-revalidate: one background request per key refreshes the entry. */
+  function startRefresh(request: FastifyRequest, active: ActiveConfig, miss: { keyInput: KeyInput; key: string; tags: string[]; now: number }): void {
+    const { route } = miss.keyInput
+    const joined = coalescer.join(miss.key)
+    if (joined.role !== 'leader') return
+    const headers = makeForwardHeaders(request, { ...request.headers })
+    const url = new URL(request.url, active.config.upstream)
+    void (async () => {
+      const lock = await attempt('tryLock', () => store.tryLock(miss.key, active.config.upstreamTimeoutMs))
+      if (lock === false) return joined.flight.settle({ kind: 'pass' })
+      const outcome = await refreshInBackground(store, {
+        route, url, headers, tags: miss.tags, now: clock.now(), timeoutMs: active.config.upstreamTimeoutMs,
+        compressAboveBytes: active.config.store.compressAboveBytes, keyFor: (vary) => keyForResponse(miss.keyInput, vary),
+      }).catch((err: unknown) => {
+        deps.log.warn({ err, route: route.name }, 'background refresh failed; the stale entry stays until its window ends')
+        return { kind: 'pass' } as const
+      })
+      metrics.backgroundRefreshes.inc({ route: route.name, outcome: outcome.kind })
+      finishFlight(miss.key, joined.flight, lock === true, outcome)
+    })()
   }
 
-  function learnVary(route: CompiledRoute, names: readonly string[]): void {
-    const known = learnedVary.get(route.name) ?? route.vary
-    learnedVary.set(route.name, [...new Set([...known, ...names])].sort())
+  function deliver(request: FastifyRequest, reply: FastifyReply, route: CompiledRoute, response: CachedResponse, now: number, xcache: 'HIT' | 'STALE', extra = ''): void {
+    const timing = hitTiming(response, now)
+    const cacheStatus = xcache === 'STALE'
+      ? cacheStatusHit(Math.floor((response.expiresAt - now) / 1000), '; detail=STALE-WHILE-REVALIDATE')
+      : cacheStatusHit(timing.ttl, extra)
+    record(request, route, xcache, xcache === 'STALE' ? 'STALE-WHILE-REVALIDATE' : undefined, now)
+    deliverCached(request, reply, response, { xcache, cacheStatus, age: timing.age })
+  }
+
+  function bypass(request: FastifyRequest, route: CompiledRoute, now: number, reason: Reason): void {
+    contexts.set(request, { route, now, xcache: 'BYPASS', reason })
+  }
+
+  /** The key under which a response is stored: the request's, plus any header the response Varies on. */
+  function keyForResponse(keyInput: KeyInput, responseVary: readonly string[]): string {
+    const names = [...new Set([...keyInput.varyNames, ...responseVary])].sort()
+    if (names.length === keyInput.varyNames.length) return makeCacheKey(keyInput)
+    const known = learnedVary.get(keyInput.route.name) ?? keyInput.route.vary
+    learnedVary.set(keyInput.route.name, [...new Set([...known, ...names])].sort())
+    return makeCacheKey({ ...keyInput, varyNames: names })
+  }
+
+  function keyVaryNames(route: CompiledRoute): readonly string[] {
+    return learnedVary.get(route.name) ?? route.vary
   }
 
   /** Store calls never fail a request: an error is logged, counted and answered with undefined. */
@@ -141,16 +264,7 @@ export function makeCacheHooks(deps: CacheHooksDeps) {
     request.log.debug({ route: route.name, cache, reason }, 'cache')
   }
 
-  return { preHandler, onUpstreamResponse, contextOf: (request: FastifyRequest) => contexts.get(request) }
+  return { preHandler, onUpstreamResponse, onUpstreamError, contextOf: (request: FastifyRequest) => contexts.get(request), close: coalescer.close }
 }
 
 export type CacheHooks = ReturnType<typeof makeCacheHooks>
-
-function groupHeaders(headers: readonly (readonly [string, string])[]): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {}
-  for (const [name, value] of headers) {
-    const prior = out[name]
-    out[name] = prior === undefined ? value : Array.isArray(prior) ? [...prior, value] : [prior, value]
-  }
-  return out
-}

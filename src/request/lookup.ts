@@ -4,7 +4,7 @@ import { decodeCachedResponse, type CachedResponse } from './cached-response.js'
 /** VCL's hit/miss decision, given what the store returned. Pure. */
 export type LookupVerdict =
   | { readonly kind: 'hit'; readonly response: CachedResponse }
-  | { readonly kind: 'miss'; readonly reason: 'NOT-FOUND' | 'INVALIDATED' | 'EXPIRED' | 'UNREADABLE-ENTRY'; readonly expired?: CachedResponse }
+  | { readonly kind: 'miss'; readonly reason: 'NOT-FOUND' | 'INVALIDATED' | 'EXPIRED' | 'UNREADABLE-ENTRY'; readonly previous?: CachedResponse }
   | { readonly kind: 'bypass'; readonly reason: 'REPLICATION-LAG' }
 
 export interface LookupPolicy {
@@ -17,8 +17,8 @@ export function evaluateLookup(read: StoreRead, now: number, policy: LookupPolic
   if (read.entry === null) return { kind: 'miss', reason: 'NOT-FOUND' }
   const response = decodeCachedResponse(read.entry)
   if (!response) return { kind: 'miss', reason: 'UNREADABLE-ENTRY' }
-  if (!stampsMatch(response.stamps, read.stamps)) return { kind: 'miss', reason: 'INVALIDATED' }
-  if (now >= response.expiresAt) return { kind: 'miss', reason: 'EXPIRED', expired: response }
+  if (!stampsMatch(response.stamps, read.stamps)) return { kind: 'miss', reason: 'INVALIDATED', previous: response }
+  if (now >= response.expiresAt) return { kind: 'miss', reason: 'EXPIRED', previous: response }
   return { kind: 'hit', response }
 }
 
@@ -36,4 +36,24 @@ export function isWithinFreshnessBound(watermark: number | null, now: number, po
 export function stampsMatch(stored: string, current: readonly (string | null)[]): boolean {
   if (current.some((s) => s === null)) return false
   return stored === current.join(' ')
+}
+
+/**
+ * What a miss may fall back on. Stale-while-revalidate: an expired, never-invalidated entry
+ * within the route's window. Stale-if-error: the same within its window, and an invalidated
+ * entry only where the route opts in (serving data known to be superseded is a choice).
+ */
+export function staleCandidates(
+  lookup: Extract<LookupVerdict, { kind: 'miss' }>,
+  route: { staleWhileRevalidateMs: number; staleIfErrorMs: number; serveInvalidatedOnError: boolean },
+  now: number,
+): { whileRevalidate: CachedResponse | undefined; ifError: CachedResponse | undefined } {
+  const previous = lookup.previous
+  if (!previous) return { whileRevalidate: undefined, ifError: undefined }
+  const expired = lookup.reason === 'EXPIRED'
+  const invalidated = lookup.reason === 'INVALIDATED'
+  return {
+    whileRevalidate: expired && now < previous.expiresAt + route.staleWhileRevalidateMs ? previous : undefined,
+    ifError: route.staleIfErrorMs > 0 && (expired || (invalidated && route.serveInvalidatedOnError)) && now < previous.expiresAt + route.staleIfErrorMs ? previous : undefined,
+  }
 }

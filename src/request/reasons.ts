@@ -25,6 +25,9 @@ export const REASONS = {
   'UNCACHEABLE-NO-STORE': { fwd: 'uri-miss', meaning: 'the upstream sent Cache-Control: no-store or no-cache' },
   'UNCACHEABLE-PRIVATE': { fwd: 'uri-miss', meaning: 'the upstream sent Cache-Control: private' },
   'UNCACHEABLE-VARY': { fwd: 'uri-miss', meaning: 'the upstream sent Vary: * or varies on too many headers' },
+  // deliver: a stored response served after its ttl
+  'STALE-WHILE-REVALIDATE': { fwd: 'stale', meaning: 'served after its ttl (within staleWhileRevalidate) while one background request refreshes it' },
+  'STALE-IF-ERROR': { fwd: 'stale', meaning: 'the upstream failed (connection, timeout or 5xx); a stored response within staleIfError was served' },
   'TOO-LARGE': { fwd: 'uri-miss', meaning: "the body is larger than the route's maxEntrySize (streamed, not stored)" },
 } as const
 
@@ -39,7 +42,12 @@ export function cacheStatusForward(reason: Reason): string {
   return `${CACHE_NAME}; fwd=${REASONS[reason].fwd}; detail=${reason}`
 }
 
-/** RFC 9211 `Cache-Status` member for a hit; ttl is the remaining freshness in seconds. */
-export function cacheStatusHit(ttlSeconds: number): string {
-  return `${CACHE_NAME}; hit; ttl=${ttlSeconds}`
+/** RFC 9211 `Cache-Status` member for a hit; ttl is the remaining freshness in seconds (negative once stale). */
+export function cacheStatusHit(ttlSeconds: number, extra = ''): string {
+  return `${CACHE_NAME}; hit; ttl=${ttlSeconds}${extra}`
+}
+
+/** A stale response served instead of an upstream failure (fwd-status: what the upstream answered, if anything). */
+export function cacheStatusStaleIfError(ttlSeconds: number, upstreamStatus: number | undefined): string {
+  return `${CACHE_NAME}; fwd=stale; ${upstreamStatus ? `fwd-status=${upstreamStatus}; ` : ''}ttl=${ttlSeconds}; detail=STALE-IF-ERROR`
 }

@@ -22,6 +22,8 @@ export function makeMemoryStore(options: MemoryStoreOptions): CacheStore {
   const stamps = new Map<string, Timed<string>>()
   let bytes = 0
   let watermark: number | null = null
+  const locks = new Map<string, number>()
+  const fillListeners = new Set<(key: string) => void>()
 
   function liveEntry(key: string): Buffer | null {
     const item = entries.get(key)
@@ -78,8 +80,20 @@ export function makeMemoryStore(options: MemoryStoreOptions): CacheStore {
     },
     writeWatermark: async (ms) => { if (watermark === null || ms > watermark) watermark = ms },
     readWatermark: async () => watermark,
+    tryLock: async (key, ttlMs) => {
+      const until = locks.get(key)
+      if (until !== undefined && until > clock.now()) return false
+      locks.set(key, clock.now() + ttlMs)
+      return true
+    },
+    unlock: async (key) => { locks.delete(key) },
+    announceFill: async (key) => { for (const listener of fillListeners) listener(key) },
+    onFill: (listener) => {
+      fillListeners.add(listener)
+      return () => fillListeners.delete(listener)
+    },
     deleteEntry: async (key) => removeEntry(key),
     ping: async () => {},
-    close: async () => { entries.clear(); stamps.clear(); bytes = 0 },
+    close: async () => { entries.clear(); stamps.clear(); locks.clear(); fillListeners.clear(); bytes = 0 },
   }
 }

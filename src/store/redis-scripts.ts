@@ -31,3 +31,8 @@ export const ADVANCE_WATERMARK = `
 local current = tonumber(redis.call('GET', KEYS[1]) or '0')
 if tonumber(ARGV[1]) > current then redis.call('SET', KEYS[1], ARGV[1]) end
 return 1`
+
+/** KEYS[1]: lock key. ARGV[1]: the holder's token. Releases only a lock this holder still has. */
+export const RELEASE_LOCK = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`

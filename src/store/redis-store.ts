@@ -2,7 +2,8 @@ import { Redis, type RedisOptions } from 'ioredis'
 import type { Logger } from 'pino'
 import { ProxyError } from '../errors.js'
 import type { CacheStore, StoreRead, StoreWrite } from './store.js'
-import { ACQUIRE_STAMPS, ADVANCE_WATERMARK, WRITE_IF_UNCHANGED } from './redis-scripts.js'
+import { ACQUIRE_STAMPS, ADVANCE_WATERMARK, RELEASE_LOCK, WRITE_IF_UNCHANGED } from './redis-scripts.js'
+import { makeFillChannel } from './redis-fill-channel.js'
 import { makeStamp } from './stamp.js'
 
 export interface RedisStoreOptions {
@@ -19,6 +20,7 @@ interface ScriptedRedis extends Redis {
   acquireStamps(...args: (string | number)[]): Promise<string[]>
   writeIfUnchanged(...args: (string | number | Buffer)[]): Promise<number>
   advanceWatermark(key: string, ms: number): Promise<number>
+  releaseLock(key: string, token: string): Promise<number>
 }
 
 /** Fail fast: no offline queue, no retries per command, a short command timeout. */
@@ -35,6 +37,7 @@ function makeClient(options: RedisStoreOptions): ScriptedRedis {
   client.defineCommand('acquireStamps', { lua: ACQUIRE_STAMPS })
   client.defineCommand('writeIfUnchanged', { lua: WRITE_IF_UNCHANGED })
   client.defineCommand('advanceWatermark', { numberOfKeys: 1, lua: ADVANCE_WATERMARK })
+  client.defineCommand('releaseLock', { numberOfKeys: 1, lua: RELEASE_LOCK })
   return client as ScriptedRedis
 }
 
@@ -44,6 +47,10 @@ export function makeRedisStore(options: RedisStoreOptions): CacheStore {
   const entryKey = (key: string) => `${keyPrefix}e:${key}`
   const stampKey = (tag: string) => `${keyPrefix}s:${tag}`
   const watermarkKey = `${keyPrefix}watermark`
+  const lockKey = (key: string) => `${keyPrefix}l:${key}`
+  /** This process's lock token: a lock is released only by the process that took it. */
+  const lockToken = makeStamp()
+  const fills = makeFillChannel(client, `${keyPrefix}fill`, options.log)
   let lastErrorLog = 0
 
   client.on('error', (err: Error) => {
@@ -98,11 +105,21 @@ export function makeRedisStore(options: RedisStoreOptions): CacheStore {
       return value === null ? null : Number(value)
     }),
 
+    tryLock: (key, ttlMs) => guarded('tryLock', async () =>
+      (await client.set(lockKey(key), lockToken, 'PX', Math.max(1, Math.ceil(ttlMs)), 'NX')) === 'OK'),
+
+    unlock: (key) => guarded('unlock', async () => { await client.releaseLock(lockKey(key), lockToken) }),
+
+    announceFill: (key) => guarded('announceFill', () => fills.announce(key)),
+
+    onFill: (listener) => fills.subscribe(listener),
+
     deleteEntry: (key) => guarded('deleteEntry', async () => { await client.del(entryKey(key)) }),
 
     ping: () => guarded('ping', async () => { await client.ping() }),
 
     close: async () => {
+      fills.close()
       client.disconnect()
     },
   }

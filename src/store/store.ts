@@ -37,6 +37,17 @@ export interface CacheStore {
   writeWatermark(ms: number): Promise<void>
   readWatermark(): Promise<number | null>
 
+  /**
+   * Cross-replica request coalescing: a short lock per key, so that of all replicas only one
+   * fetches a cold key. Returns false when another holder has it.
+   */
+  tryLock(key: string, ttlMs: number): Promise<boolean>
+  unlock(key: string): Promise<void>
+  /** Tells every replica that the fetch for `key` ended (stored or not), waking their waiters. */
+  announceFill(key: string): Promise<void>
+  /** Calls `listener` with every key any replica announces. Returns the unsubscribe function. */
+  onFill(listener: (key: string) => void): () => void
+
   /** Deletes one entry (used when an entry is found to be unusable). */
   deleteEntry(key: string): Promise<void>
 

@@ -1,0 +1,52 @@
+/**
+ * What one `npm run bench` does and for how long. Defaults give a full run in under ten
+ * minutes on the 2-core machine; environment variables shorten or lengthen it.
+ */
+export const SCENARIOS = ['throughput', 'mix', 'latency', 'scaling', 'memory', 'profile'] as const
+export type ScenarioName = (typeof SCENARIOS)[number]
+
+export interface BenchSettings {
+  readonly scenarios: ReadonlySet<ScenarioName>
+  /** Seconds per measured wrk run, and of the discarded warm-up before it. */
+  readonly durationSec: number
+  readonly warmupSec: number
+  readonly connections: number
+  readonly mixSec: number
+  readonly mixWarmupSec: number
+  readonly latencySec: number
+  readonly commitRates: readonly number[]
+  readonly scaleSizes: readonly number[]
+  readonly memoryEntries: number
+  /** CPU of the server under test, and of the load generator (taskset -c). */
+  readonly serverCpu: string
+  readonly loadCpu: string
+  readonly redisUrl: string
+  readonly databaseUrl: string
+}
+
+export function readSettings(argv: readonly string[], env: NodeJS.ProcessEnv): BenchSettings {
+  const only = argv.flatMap((arg, i) => (arg === '--only' ? (argv[i + 1] ?? '').split(',') : []))
+  const unknown = only.filter((name) => !(SCENARIOS as readonly string[]).includes(name))
+  if (unknown.length > 0) throw new Error(`unknown scenario(s) ${unknown.join(', ')}; known: ${SCENARIOS.join(', ')}`)
+  const number = (name: string, fallback: number): number => {
+    const value = Number(env[name] ?? fallback)
+    if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number`)
+    return value
+  }
+  return {
+    scenarios: new Set((only.length > 0 ? only : SCENARIOS) as ScenarioName[]),
+    durationSec: number('BENCH_DURATION', 10),
+    warmupSec: number('BENCH_WARMUP', 3),
+    connections: number('BENCH_CONNECTIONS', 50),
+    mixSec: number('BENCH_MIX_SECONDS', 60),
+    mixWarmupSec: number('BENCH_MIX_WARMUP', 10),
+    latencySec: number('BENCH_LATENCY_SECONDS', 15),
+    commitRates: [100, 1000],
+    scaleSizes: [10_000, number('BENCH_SCALE_LARGE', 1_000_000)],
+    memoryEntries: number('BENCH_MEMORY_ENTRIES', 100_000),
+    serverCpu: env['BENCH_SERVER_CPU'] ?? '1',
+    loadCpu: env['BENCH_LOAD_CPU'] ?? '0',
+    redisUrl: env['REDIS_URL'] ?? 'redis://127.0.0.1:6379',
+    databaseUrl: env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres',
+  }
+}

@@ -1,0 +1,148 @@
+import { join } from 'node:path'
+import type { BenchContext } from '../lib/context.js'
+import { bodyBytes, captureResponse, writeCapture } from '../lib/capture.js'
+import { deltaGroups, groupMetric } from '../lib/metrics-text.js'
+import { nginxVersion, startNginx } from '../lib/nginx.js'
+import { startBenchProxy, type BenchProxy } from '../lib/proxy-process.js'
+import { startCeiling } from '../lib/servers.js'
+import { ratio, round } from '../lib/stats.js'
+import { requestsPerSecond, runWrk, type WrkResult, type WrkRun } from '../lib/wrk.js'
+
+/**
+ * Scenario 1: throughput and latency of the ticket list at 50 connections (wrk, 1 thread,
+ * on the load CPU; the server under test on the server CPU), side by side in one run.
+ * MISS sends every request to a URL of its own (`&_bench=<nonce>-<n>`, a parameter the API
+ * ignores but the cache key includes), so each one is a full miss: lookup, stamp
+ * acquisition, upstream fetch, admission and the compare-and-set write.
+ */
+export const TICKETS_PATH = '/api/v2/helpdesk/tickets/?limit=20'
+const TENANT = 1
+const USER = 1 // an agent: a full first page of 20 tickets
+
+export interface ThroughputRow {
+  readonly name: string
+  readonly description: string
+  readonly connections: number
+  readonly rps: number
+  readonly latencyMs: { p50: number; p90: number; p99: number; max: number }
+  readonly non2xx: number
+  readonly socketErrors: number
+  /** Proxy rows: X-Cache counts of the measured window, from the proxy's own metrics. */
+  readonly xcache?: Record<string, number>
+}
+
+export interface ThroughputResult {
+  readonly path: string
+  readonly payloadBytes: number
+  readonly rows: ThroughputRow[]
+  readonly ratios: Record<string, number | null>
+  readonly nginx: string | undefined
+}
+
+export async function runThroughput(ctx: BenchContext): Promise<ThroughputResult> {
+  const auth = `Bearer ${ctx.tokens.forUser(TENANT, USER)}`
+  const base: Omit<WrkRun, 'label' | 'baseUrl'> = { path: TICKETS_PATH, authorization: auth, tenant: String(TENANT), connections: ctx.settings.connections, durationSec: ctx.settings.durationSec }
+  const origin = await captureResponse(ctx.upstreamUrl, TICKETS_PATH, { authorization: auth })
+  if (origin.status !== 200) throw new Error(`the ticket list answered ${origin.status}`)
+  const rows: ThroughputRow[] = []
+  rows.push(await measure(ctx, 'upstream-direct', 'the example API, no proxy', { ...base, baseUrl: ctx.upstreamUrl }))
+  rows.push(await measure(ctx, 'upstream-direct-c1', 'the example API, 1 connection', { ...base, baseUrl: ctx.upstreamUrl, connections: 1 }))
+  const hitCapture = await measureProxyPaths(ctx, base, rows)
+  rows.push(await measurePassThrough(ctx, base))
+  rows.push(await measureCeiling(ctx, base, hitCapture))
+  const version = nginxVersion()
+  if (version !== undefined) rows.push(await measureNginx(ctx, base))
+  else ctx.say('nginx is not installed: its row is left out (apt-get install nginx-light)')
+  return { path: TICKETS_PATH, payloadBytes: bodyBytes(origin), rows, ratios: computeRatios(rows), nginx: version }
+}
+
+/** A discarded warm-up (JIT, connection pools, page cache), then the measured run. */
+async function measure(ctx: BenchContext, name: string, description: string, run: Omit<WrkRun, 'label'>): Promise<ThroughputRow> {
+  ctx.say(`  throughput: ${name} (${run.connections} connections, ${run.durationSec}s)`)
+  await runWrk(ctx, { ...run, label: `${name}-warmup`, durationSec: ctx.settings.warmupSec })
+  const result = await runWrk(ctx, { ...run, label: name })
+  return toRow(name, description, run.connections, result)
+}
+
+function toRow(name: string, description: string, connections: number, result: WrkResult): ThroughputRow {
+  const ms = (us: number): number => round(us / 1000, 3)
+  const { latencyUs: l, errors: e } = result
+  return {
+    name, description, connections, rps: round(requestsPerSecond(result), 1),
+    latencyMs: { p50: ms(l.p50), p90: ms(l.p90), p99: ms(l.p99), max: ms(l.max) },
+    non2xx: e.status, socketErrors: e.connect + e.read + e.write + e.timeout,
+  }
+}
+
+/** MISS and HIT on one proxy process; returns the HIT response captured for the Node ceiling. */
+async function measureProxyPaths(ctx: BenchContext, base: Omit<WrkRun, 'label' | 'baseUrl'>, rows: ThroughputRow[]): Promise<string> {
+  const proxy = await startBenchProxy(ctx, { label: 'tp', upstreamUrl: ctx.upstreamUrl, routes: 'contract' })
+  try {
+    rows.push(await withXCache(proxy, () => measure(ctx, 'proxy-miss', 'every request a new URL: full miss + store', { ...base, baseUrl: proxy.url, uniqueUrls: true })))
+    rows.push(await withXCache(proxy, () => measure(ctx, 'proxy-miss-c1', 'full miss, 1 connection', { ...base, baseUrl: proxy.url, uniqueUrls: true, connections: 1 })))
+    const headers = { authorization: base.authorization ?? '' }
+    await captureResponse(proxy.url, TICKETS_PATH, headers) // the MISS that stores the entry
+    const hit = await captureResponse(proxy.url, TICKETS_PATH, headers)
+    if (!hit.headers.some(([n, v]) => n === 'x-cache' && v === 'HIT')) throw new Error('the proxy did not answer the primed ticket list with a HIT')
+    rows.push(await withXCache(proxy, () => measure(ctx, 'proxy-hit', 'HIT from Redis', { ...base, baseUrl: proxy.url })))
+    return writeCapture(join(ctx.tmpDir, 'hit-response.json'), hit)
+  } finally {
+    await proxy.stop()
+  }
+}
+
+/** Attaches the X-Cache counts of the tickets route that the proxy itself recorded during `run`. */
+async function withXCache(proxy: BenchProxy, run: () => Promise<ThroughputRow>): Promise<ThroughputRow> {
+  const before = groupMetric(await proxy.metrics(), 'ccp_requests_total', 'cache', { route: 'tickets' })
+  const row = await run()
+  const after = groupMetric(await proxy.metrics(), 'ccp_requests_total', 'cache', { route: 'tickets' })
+  return { ...row, xcache: deltaGroups(after, before) }
+}
+
+async function measurePassThrough(ctx: BenchContext, base: Omit<WrkRun, 'label' | 'baseUrl'>): Promise<ThroughputRow> {
+  const proxy = await startBenchProxy(ctx, { label: 'pass', upstreamUrl: ctx.upstreamUrl, routes: 'pass-through' })
+  try {
+    return await measure(ctx, 'proxy-pass-through', 'route not configured: forwarded untouched', { ...base, baseUrl: proxy.url })
+  } finally {
+    await proxy.stop()
+  }
+}
+
+async function measureCeiling(ctx: BenchContext, base: Omit<WrkRun, 'label' | 'baseUrl'>, responseFile: string): Promise<ThroughputRow> {
+  const ceiling = await startCeiling(ctx, { responseFile, anyQuery: false, label: 'node-ceiling', cpus: ctx.settings.serverCpu })
+  try {
+    return await measure(ctx, 'node-ceiling', 'node:http answering the HIT bytes from a Map', { ...base, baseUrl: ceiling.url })
+  } finally {
+    await ceiling.process.stop()
+  }
+}
+
+async function measureNginx(ctx: BenchContext, base: Omit<WrkRun, 'label' | 'baseUrl'>): Promise<ThroughputRow> {
+  const nginx = await startNginx(ctx, ctx.upstreamUrl)
+  try {
+    const headers = { authorization: base.authorization ?? '', 'x-tenant-id': base.tenant ?? '' }
+    await captureResponse(nginx.url, TICKETS_PATH, headers)
+    const probe = await captureResponse(nginx.url, TICKETS_PATH, headers)
+    if (!probe.headers.some(([n, v]) => n === 'x-cache' && v === 'HIT')) throw new Error('nginx did not answer the primed ticket list with a HIT')
+    return await measure(ctx, 'nginx-hit', 'nginx proxy_cache HIT, 1 worker', { ...base, baseUrl: nginx.url })
+  } finally {
+    await nginx.process.stop()
+  }
+}
+
+function computeRatios(rows: readonly ThroughputRow[]): Record<string, number | null> {
+  const by = (name: string) => rows.find((r) => r.name === name)
+  const rps = (name: string) => by(name)?.rps
+  const p50 = (name: string) => by(name)?.latencyMs.p50
+  const diff = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? null : round(a - b, 3))
+  return {
+    hitVsNodeCeiling: ratio(rps('proxy-hit'), rps('node-ceiling')),
+    hitVsNginx: ratio(rps('proxy-hit'), rps('nginx-hit')),
+    nodeCeilingVsNginx: ratio(rps('node-ceiling'), rps('nginx-hit')),
+    hitVsUpstream: ratio(rps('proxy-hit'), rps('upstream-direct')),
+    missVsUpstream: ratio(rps('proxy-miss'), rps('upstream-direct')),
+    passThroughVsUpstream: ratio(rps('proxy-pass-through'), rps('upstream-direct')),
+    missAddedP50MsAt1Connection: diff(p50('proxy-miss-c1'), p50('upstream-direct-c1')),
+    missAddedP50MsAt50Connections: diff(p50('proxy-miss'), p50('upstream-direct')),
+  }
+}

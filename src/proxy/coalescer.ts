@@ -1,0 +1,89 @@
+import type { CachedResponse } from '../request/cached-response.js'
+import type { CacheStore } from '../store/store.js'
+import type { Clock } from '../clock.js'
+
+/** How a fetch for a key ended, as its followers need to know. */
+export type FlightOutcome = { readonly kind: 'stored'; readonly response: CachedResponse } | { readonly kind: 'pass' }
+
+export interface Flight {
+  /** The first call wins; later calls are ignored (the store path and the close hook both settle). */
+  settle(outcome: FlightOutcome): void
+}
+
+export type Joined =
+  | { readonly role: 'leader'; readonly flight: Flight }
+  | { readonly role: 'follower'; wait(ms: number): Promise<FlightOutcome | undefined> }
+  /** The key recently answered uncacheably: no waiting (Varnish's hit-for-miss). */
+  | { readonly role: 'uncoalesced' }
+
+/**
+ * Request coalescing (nginx's proxy_cache_lock, Varnish's waiting list). Concurrent misses for
+ * one key make one upstream request; followers are woken by the leader's outcome, not by
+ * polling, and give up after a bounded wait. Keys include the tenant and user where the route
+ * is scoped so, so a wait never crosses them.
+ */
+export function makeCoalescer(store: CacheStore, clock: Clock, hitForMissMs = 30_000) {
+  const flights = new Map<string, { promise: Promise<FlightOutcome>; settle: (o: FlightOutcome) => void }>()
+  const uncacheableUntil = new Map<string, number>()
+  const remoteWaiters = new Map<string, Set<() => void>>()
+  const unsubscribe = store.onFill((key) => {
+    for (const wake of remoteWaiters.get(key) ?? []) wake()
+  })
+
+  function join(key: string): Joined {
+    const until = uncacheableUntil.get(key)
+    if (until !== undefined) {
+      if (until > clock.now()) return { role: 'uncoalesced' }
+      uncacheableUntil.delete(key)
+    }
+    const existing = flights.get(key)
+    if (existing) return { role: 'follower', wait: (ms) => withTimeout(existing.promise, ms) }
+    let resolve!: (o: FlightOutcome) => void
+    const promise = new Promise<FlightOutcome>((r) => { resolve = r })
+    const entry = { promise, settle: resolve }
+    flights.set(key, entry)
+    return {
+      role: 'leader',
+      flight: {
+        settle(outcome) {
+          if (flights.get(key) !== entry) return
+          flights.delete(key)
+          resolve(outcome)
+        },
+      },
+    }
+  }
+
+  /** Remembers that a key's response was uncacheable, so its requests stop queueing behind each other. */
+  function markUncacheable(key: string): void {
+    if (uncacheableUntil.size > 10_000) uncacheableUntil.clear() // bounded: a cleared marker only costs a wait
+    uncacheableUntil.set(key, clock.now() + hitForMissMs)
+  }
+
+  /** Waits until another replica announces the key (or the bound passes). */
+  function waitForRemoteFill(key: string, ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const waiters = remoteWaiters.get(key) ?? new Set()
+      remoteWaiters.set(key, waiters)
+      const done = () => {
+        clearTimeout(timer)
+        waiters.delete(done)
+        if (waiters.size === 0) remoteWaiters.delete(key)
+        resolve()
+      }
+      const timer = setTimeout(done, ms)
+      waiters.add(done)
+    })
+  }
+
+  return { join, markUncacheable, waitForRemoteFill, close: unsubscribe }
+}
+
+export type Coalescer = ReturnType<typeof makeCoalescer>
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(undefined), ms)
+    promise.then((value) => { clearTimeout(timer); resolve(value) }, () => { clearTimeout(timer); resolve(undefined) })
+  })
+}

@@ -1,0 +1,55 @@
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import { gunzipSync } from 'node:zlib'
+import type { CachedResponse } from '../request/cached-response.js'
+import { isNotModified, gzipEtag } from '../request/conditional.js'
+import { acceptsEncoding } from '../request/negotiate-encoding.js'
+import type { XCache } from '../request/reasons.js'
+
+/** RFC 9110 section 15.4.5: the headers a 304 carries. */
+const NOT_MODIFIED_HEADERS = new Set(['cache-control', 'content-location', 'date', 'etag', 'expires', 'vary'])
+
+export interface DeliveryLabels {
+  readonly xcache: XCache
+  readonly cacheStatus: string
+  readonly age: number
+}
+
+/**
+ * VCL's deliver: a stored response to the client, as a 304 when its validators match, in the
+ * stored gzip form when the client accepts it and decoded otherwise. Apart from the cache
+ * headers (and ETag/Vary/Content-Encoding where the proxy compressed), byte-identical to
+ * what the upstream sent.
+ */
+export function deliverCached(request: FastifyRequest, reply: FastifyReply, response: CachedResponse, labels: DeliveryLabels): void {
+  const gzipped = response.storedEncoding === 'gzip'
+  const sendGzip = gzipped && acceptsEncoding(request.headers['accept-encoding'], 'gzip')
+  const etag = sendGzip ? gzipEtag(response.etag) : response.etag
+  const headers = headerObject(response, etag, gzipped)
+  reply.header('age', String(labels.age)).header('x-cache', labels.xcache).header('cache-status', labels.cacheStatus)
+  const lastModified = typeof headers['last-modified'] === 'string' ? headers['last-modified'] : undefined
+  if (isNotModified(request.headers, [response.etag, gzipEtag(response.etag)], lastModified)) {
+    for (const [name, value] of Object.entries(headers)) if (NOT_MODIFIED_HEADERS.has(name)) reply.header(name, value)
+    reply.code(304).send()
+    return
+  }
+  reply.code(response.status).headers(headers)
+  if (sendGzip) reply.header('content-encoding', 'gzip')
+  reply.send(gzipped && !sendGzip ? gunzipSync(response.body) : response.body)
+}
+
+function headerObject(response: CachedResponse, etag: string, gzipped: boolean): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {}
+  for (const [name, value] of response.headers) {
+    const prior = out[name]
+    out[name] = prior === undefined ? value : Array.isArray(prior) ? [...prior, value] : [prior, value]
+  }
+  out.etag = etag
+  if (gzipped) out.vary = mergeVary(out.vary, 'Accept-Encoding')
+  return out
+}
+
+function mergeVary(existing: string | string[] | undefined, name: string): string {
+  const names = (Array.isArray(existing) ? existing.join(',') : existing ?? '').split(',').map((v) => v.trim()).filter(Boolean)
+  if (!names.some((n) => n.toLowerCase() === name.toLowerCase())) names.push(name)
+  return names.join(', ')
+}
