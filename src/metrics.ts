@@ -3,12 +3,13 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 /** All Prometheus metrics of one proxy process, on a registry of its own (no global state). */
 export function makeMetrics() {
   const registry = new Registry()
-  collectDefaultMetrics({ register: registry, prefix: 'ccp_process_' })
+  collectDefaultMetrics({ register: registry, prefix: 'ccp_' })
   const seconds = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5]
   return {
     registry,
     requests: new Counter({ name: 'ccp_requests_total', help: 'Requests on configured routes by route, X-Cache and reason', labelNames: ['route', 'cache', 'reason'], registers: [registry] }),
     latency: new Histogram({ name: 'ccp_request_duration_seconds', help: 'Time to response headers on configured routes by X-Cache', labelNames: ['route', 'cache'], buckets: seconds, registers: [registry] }),
+    upstreamLatency: new Histogram({ name: 'ccp_upstream_duration_seconds', help: 'Time from the request to the upstream response headers, on configured routes', labelNames: ['route'], buckets: seconds, registers: [registry] }),
     upstreamFetches: new Counter({ name: 'ccp_upstream_fetches_total', help: 'Requests on configured routes sent to the upstream', labelNames: ['route'], registers: [registry] }),
     upstreamErrors: new Counter({ name: 'ccp_upstream_errors_total', help: 'Upstream failures answered with 502/504', labelNames: ['code'], registers: [registry] }),
     coalesced: new Counter({ name: 'ccp_coalesced_waits_total', help: 'Misses that waited for another request of the same key, by outcome (stored, pass, timeout, remote-hit, remote-miss)', labelNames: ['route', 'outcome'], registers: [registry] }),

@@ -144,6 +144,7 @@ export function makeCacheHooks(deps: CacheHooksDeps) {
     const context = contexts.get(request)
     if (!context) return void reply.send(res.stream)
     metrics.upstreamFetches.inc({ route: context.route.name })
+    metrics.upstreamLatency.observe({ route: context.route.name }, Math.max(0, clock.now() - context.now) / 1000)
     if (context.staleIfError && res.statusCode >= 500) {
       res.stream.destroy()
       // reply-from already copied the failed response's headers onto the reply: none of them apply.
