@@ -14,7 +14,7 @@ import { startUpstream } from './lib/servers.js'
 import { readSettings, type BenchSettings } from './lib/settings.js'
 import { makeTokenBook } from './lib/tokens.js'
 import { wrkVersion } from './lib/machine.js'
-import { writeReports } from './report/write-reports.js'
+import { fileStem, writeReports } from './report/write-reports.js'
 import { runScenarios } from './scenarios/index.js'
 
 /**
@@ -37,8 +37,9 @@ async function main(): Promise<number> {
   try {
     const ctx = await prepare(settings, cleanup, outcome)
     const machine = await describeMachine(settings, ctx.db.pool, ctx.redis)
-    const results = await runScenarios(ctx)
-    const files = writeReports(join(ctx.root, 'bench', 'results'), { startedAt, finishedAt: new Date(), settings, machine, results })
+    const stem = fileStem(startedAt)
+    const results = await runScenarios(ctx, stem)
+    const files = writeReports(join(ctx.root, 'bench', 'results', stem), { startedAt, finishedAt: new Date(), settings, machine, results })
     for (const file of files) say(`wrote ${file}`)
     outcome.ok = !Object.values(results).some((r) => r !== undefined && 'error' in r)
     return outcome.ok ? 0 : 1

@@ -28,12 +28,13 @@ export function sumMetric(samples: readonly Sample[], name: string, filter: Labe
   return total
 }
 
-/** The per-label-value sums of `name`, e.g. requests by X-Cache. */
-export function groupMetric(samples: readonly Sample[], name: string, by: string, filter: Labels = {}): Record<string, number> {
+/** The sums of `name` per value of the `by` labels (joined by a space, empty values left out), e.g. requests by X-Cache and reason. */
+export function groupMetric(samples: readonly Sample[], name: string, by: string | readonly string[], filter: Labels = {}): Record<string, number> {
   const out: Record<string, number> = {}
+  const labels = typeof by === 'string' ? [by] : by
   for (const s of samples) {
     if (s.name !== name || !Object.entries(filter).every(([k, v]) => s.labels[k] === v)) continue
-    const key = s.labels[by] ?? ''
+    const key = labels.map((l) => s.labels[l] ?? '').filter((v) => v !== '').join(' ')
     out[key] = (out[key] ?? 0) + s.value
   }
   return out

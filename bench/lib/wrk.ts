@@ -12,6 +12,8 @@ export interface WrkRun {
   readonly tenant?: string
   /** Every request gets its own URL (a cache MISS each time on the proxy). */
   readonly uniqueUrls?: boolean
+  /** Send Accept-Encoding: gzip. */
+  readonly gzip?: boolean
   readonly connections: number
   readonly durationSec: number
 }
@@ -32,7 +34,7 @@ export async function runWrk(ctx: BenchContext, run: WrkRun): Promise<WrkResult>
     cpus: ctx.settings.loadCpu,
     env: {
       ...process.env,
-      BENCH_PATH: run.path, BENCH_AUTH: run.authorization ?? '', BENCH_TENANT: run.tenant ?? '',
+      BENCH_PATH: run.path, BENCH_AUTH: run.authorization ?? '', BENCH_TENANT: run.tenant ?? '', BENCH_GZIP: run.gzip === true ? '1' : '',
       BENCH_UNIQUE: run.uniqueUrls === true ? `${ctx.runId}${Date.now().toString(36)}` : '', BENCH_OUT: out,
     },
     logFile: join(ctx.tmpDir, 'wrk.log'),

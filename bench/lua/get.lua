@@ -2,17 +2,20 @@
 --   BENCH_PATH    path and query of every request
 --   BENCH_AUTH    value of the Authorization header (optional)
 --   BENCH_TENANT  value of X-Tenant-Id (optional; nginx's cache key uses it)
+--   BENCH_GZIP    "1": send Accept-Encoding: gzip
 --   BENCH_UNIQUE  a run nonce; when set, every request gets its own URL (&_bench=<nonce>-<thread>-<n>)
 --   BENCH_OUT     file the JSON summary is written to
 local path = os.getenv("BENCH_PATH") or "/"
 local auth = os.getenv("BENCH_AUTH") or ""
 local tenant = os.getenv("BENCH_TENANT") or ""
+local gzip = os.getenv("BENCH_GZIP") or ""
 local unique = os.getenv("BENCH_UNIQUE") or ""
 local out = os.getenv("BENCH_OUT")
 
 wrk.path = path
 if auth ~= "" then wrk.headers["Authorization"] = auth end
 if tenant ~= "" then wrk.headers["X-Tenant-Id"] = tenant end
+if gzip == "1" then wrk.headers["Accept-Encoding"] = "gzip" end
 
 local threads = 0
 function setup(thread)

@@ -1,4 +1,102 @@
+import type { BenchResults, Failed } from '../scenarios/index.js'
+import type { ThroughputResult } from '../scenarios/throughput.js'
 import type { BenchReport } from './write-reports.js'
+
+/** The run as tables a person reads at a glance; the JSON next to it has everything. */
 export function renderMarkdown(report: BenchReport): string {
-  return '```json\n' + JSON.stringify(report.results, null, 2) + '\n```\n'
+  const { results } = report
+  const minutes = ((report.finishedAt.getTime() - report.startedAt.getTime()) / 60_000).toFixed(1)
+  return [
+    `# Benchmark run ${report.startedAt.toISOString()}`,
+    `\`npm run bench\` took ${minutes} min. Machine: ${report.machine.cpuCount} × ${report.machine.cpuModel}, ${report.machine.memoryGiB} GiB, ` +
+      `load average at start ${report.machine.loadAverageAtStart.join(' / ')}; Node ${report.machine.node}, Postgres ${report.machine.postgres}, ` +
+      `Redis ${report.machine.redis}, nginx ${report.machine.nginx ?? 'absent'}, wrk ${report.machine.wrk ?? 'absent'}. ${report.machine.pinning}.`,
+    section('1. Throughput and latency', results.throughput, throughputTables),
+    section('2. Commit-to-invalidation latency', results.latency, latencyTable),
+    section('3. Invalidation time vs number of entries', results.scaling, scalingTable),
+    section('4. Realistic mix', results.mix, mixTables),
+    section('5. Memory', results.memory, memoryTable),
+    section('Hit path profile', results.profile, profileTables),
+  ].join('\n\n') + '\n'
+}
+
+function section<T extends object>(title: string, result: T | Failed | undefined, render: (r: T) => string[]): string {
+  if (result === undefined) return `## ${title}\n\nnot run`
+  if ('error' in result) return `## ${title}\n\nFAILED: ${result.error}`
+  return [`## ${title}`, ...render(result)].join('\n\n')
+}
+
+function table(header: readonly string[], rows: readonly (readonly (string | number | null | undefined)[])[]): string {
+  const line = (cells: readonly (string | number | null | undefined)[]): string => `| ${cells.map((c) => (c === null || c === undefined ? '–' : String(c))).join(' | ')} |`
+  return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n')
+}
+
+const x = (value: number | null | undefined): string => (value === null || value === undefined ? '–' : `${value.toFixed(2)}×`)
+
+function throughputTables(t: ThroughputResult): string[] {
+  const rps = (name: string) => t.rows.find((r) => r.name === name)?.rps
+  const [ceiling, nginx] = [rps('node-ceiling'), rps('nginx-hit')]
+  const rows = t.rows.map((r) => [
+    r.name, r.connections, r.rps.toFixed(0), r.latencyMs.p50, r.latencyMs.p90, r.latencyMs.p99,
+    ceiling ? x(r.rps / ceiling) : null, nginx ? x(r.rps / nginx) : null,
+    r.non2xx + r.socketErrors, r.xcache ? Object.entries(r.xcache).map(([k, v]) => `${k}: ${v}`).join(', ') : '', r.description,
+  ])
+  return [
+    `\`GET ${t.path}\`, ${t.payloadBytes} bytes of JSON, wrk 1 thread. Latencies in ms.`,
+    table(['scenario', 'conns', 'req/s', 'p50', 'p90', 'p99', '× Node ceiling', '× nginx', 'errors', 'X-Cache (proxy metrics)', 'what'], rows),
+    table(['ratio', 'value'], Object.entries(t.ratios).map(([k, v]) => [k, v])),
+  ]
+}
+
+function latencyTable(l: NonNullable<Exclude<BenchResults['latency'], Failed>>): string[] {
+  return [
+    'From the writer\'s commit return to Redis executing the stamp DEL (keyspace notification); ms.',
+    table(['target commits/s', 'achieved', 'commits', 'p50', 'p99', 'max', 'p50 / p99 from statement time', 'proxy-reported mean', 'unobserved'],
+      l.rates.map((r) => [r.targetRate, r.achievedRate, r.commits, r.fromCommitReturnMs.p50, r.fromCommitReturnMs.p99, r.fromCommitReturnMs.max,
+        `${r.fromStatementMs.p50} / ${r.fromStatementMs.p99}`, r.proxyReportedMeanMs, r.unobserved])),
+  ]
+}
+
+function scalingTable(s: NonNullable<Exclude<BenchResults['scaling'], Failed>>): string[] {
+  return [
+    table(['entries with the tag', 'invalidateTags p50 ms', 'p99 ms', 'mean ms', 'sampled entries invalidated'],
+      s.points.map((p) => [p.entries.toLocaleString('en'), p.invalidateMs.p50, p.invalidateMs.p99, p.invalidateMs.mean, p.sampledEntriesInvalidated])),
+    `Ratio largest/smallest: p50 ${x(s.ratioP50)}, mean ${x(s.ratioMean)}. Fill rate ${s.fillRatePerSec} entries/s.`,
+  ]
+}
+
+function mixTables(m: NonNullable<Exclude<BenchResults['mix'], Failed>>): string[] {
+  const s = m.staleReads
+  return [
+    `${m.readRatePerSec} reads/s offered for ${m.measuredSec} s after warm-up (${m.reads} sent, ${m.readsSkipped} skipped at the in-flight cap, ${m.readErrors} errors); ` +
+      `writes/s ${JSON.stringify(m.writeRatesPerSec)} (achieved ${m.writes.achievedPerSec}/s: ${m.writes.ticket} ticket, ${m.writes.attendance} attendance, ${m.writes.person} person updates).`,
+    table(['route', 'requests', 'hit ratio', 'X-Cache'], Object.entries(m.byRoute).map(([route, r]) => [route, r.requests, r.hitRatio, Object.entries(r.xcache).map(([k, v]) => `${k}: ${v}`).join(', ')])),
+    `Hit ratio per 10 s window: ${Object.entries(m.hitRatioByWindow).map(([route, w]) => `${route} ${w.join(' → ')}`).join('; ')}.`,
+    `Upstream offload (requests served from the cache): **${m.upstreamOffload}**. Proxy-reported upstream fetches: ${m.proxyReported.upstreamFetches}.`,
+    `Stale reads (ticket versions checked against commit history, bound ${s.boundMs} ms): **${s.staleBeyondBound} beyond the bound**, ${s.staleWithinBound} within it, ` +
+      `${s.readsChecked} reads / ${s.ticketsChecked} ticket rows checked, oldest stale read ${s.maxStaleAgeMs} ms.`,
+    table(['X-Cache', 'count', 'p50 ms', 'p99 ms'], Object.entries(m.latencyMsByXCache).map(([k, v]) => [k, v.count, v.p50, v.p99])),
+  ]
+}
+
+function memoryTable(m: NonNullable<Exclude<BenchResults['memory'], Failed>>): string[] {
+  return [table(['figure', 'value'], [
+    ['entries (written by the proxy)', `${m.entries.toLocaleString('en')} (${m.entriesWrittenByProxy.toLocaleString('en')})`],
+    ['ticket-list body bytes', m.bodyBytes],
+    ['Redis used_memory growth per entry', m.redisBytesPerEntry],
+    ['MEMORY USAGE per entry key (sampled)', m.memoryUsagePerEntryKey],
+    ['stamp keys', m.stampKeys],
+    ['proxy RSS idle / after its fill / peak (MiB)', `${m.proxyRssMiB.idle} / ${m.proxyRssMiB.afterFill} / ${m.proxyRssMiB.peak}`],
+    ['proxy miss+store rate vs a static origin (req/s)', m.fillRatePerSec],
+  ])]
+}
+
+function profileTables(p: NonNullable<Exclude<BenchResults['profile'], Failed>>): string[] {
+  const shares = (items: readonly { frame: string; percent: number }[]) => items.map((i) => [`\`${i.frame}\``, `${i.percent}%`])
+  return [
+    `\`${p.profileFile}\` (${p.rpsWhileProfiling} req/s while profiling; ${p.idlePercent}% idle). Shares of busy time.`,
+    table(['package (self time)', 'share'], shares(p.byPackage.slice(0, 10))),
+    table(['function (self time)', 'share'], shares(p.topSelf.slice(0, 12))),
+    table(['function (total time)', 'share'], shares(p.topTotal.slice(0, 12))),
+  ]
 }

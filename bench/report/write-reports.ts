@@ -1,5 +1,5 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { dirname } from 'node:path'
 import type { MachineInfo } from '../lib/machine.js'
 import type { BenchSettings } from '../lib/settings.js'
 import type { BenchResults } from '../scenarios/index.js'
@@ -15,9 +15,8 @@ export interface BenchReport {
 }
 
 /** bench/results/<date>.json (everything), .md (the tables) and .svg (the chart). */
-export function writeReports(dir: string, report: BenchReport): string[] {
-  mkdirSync(dir, { recursive: true })
-  const stem = join(dir, fileStem(report.startedAt))
+export function writeReports(stem: string, report: BenchReport): string[] {
+  mkdirSync(dirname(stem), { recursive: true })
   const json = { ...report, settings: { ...report.settings, scenarios: [...report.settings.scenarios] } }
   writeFileSync(`${stem}.json`, JSON.stringify(json, null, 2) + '\n')
   writeFileSync(`${stem}.md`, renderMarkdown(report))
@@ -26,7 +25,7 @@ export function writeReports(dir: string, report: BenchReport): string[] {
 }
 
 /** 2025-11-28-1405: sortable, one file set per run. */
-function fileStem(date: Date): string {
+export function fileStem(date: Date): string {
   const iso = date.toISOString()
   return `${iso.slice(0, 10)}-${iso.slice(11, 13)}${iso.slice(14, 16)}`
 }

@@ -1,28 +1,51 @@
 import type { BenchContext } from '../lib/context.js'
 import type { ScenarioName } from '../lib/settings.js'
+import { runHitProfile, type ProfileResult } from './hit-profile.js'
+import { runInvalidationLatency, type LatencyAtRate } from './invalidation-latency.js'
+import { runInvalidationScaling, type ScalingResult } from './invalidation-scaling.js'
+import { runMemory, type MemoryResult } from './memory.js'
+import { runRealisticMix, type MixResult } from './realistic-mix.js'
 import { runThroughput, type ThroughputResult } from './throughput.js'
 
 export interface Failed { readonly error: string }
 
 export interface BenchResults {
   throughput?: ThroughputResult | Failed
+  mix?: MixResult | Failed
+  latency?: { rates: LatencyAtRate[] } | Failed
+  scaling?: ScalingResult | Failed
+  memory?: MemoryResult | Failed
+  profile?: ProfileResult | Failed
 }
 
-type Runner = (ctx: BenchContext, results: BenchResults) => Promise<unknown>
+export function succeeded<T extends object>(result: T | Failed | undefined): T | undefined {
+  return result === undefined || 'error' in result ? undefined : result
+}
 
-/** In run order. A scenario that fails is recorded as failed and the run goes on. */
+type Runner = (ctx: BenchContext, stem: string) => Promise<unknown>
+
+/**
+ * In run order. The mix runs before the latency probes add their tickets; the scaling and
+ * memory fills come last, since they make Redis big. A scenario that fails is recorded as
+ * failed and the run goes on.
+ */
 const RUNNERS: readonly (readonly [ScenarioName, Runner])[] = [
   ['throughput', (ctx) => runThroughput(ctx)],
+  ['profile', (ctx, stem) => runHitProfile(ctx, stem)],
+  ['mix', (ctx) => runRealisticMix(ctx)],
+  ['latency', (ctx) => runInvalidationLatency(ctx)],
+  ['scaling', (ctx) => runInvalidationScaling(ctx)],
+  ['memory', (ctx) => runMemory(ctx)],
 ]
 
-export async function runScenarios(ctx: BenchContext): Promise<BenchResults> {
+export async function runScenarios(ctx: BenchContext, stem: string): Promise<BenchResults> {
   const results: Record<string, unknown> = {}
   for (const [name, run] of RUNNERS) {
     if (!ctx.settings.scenarios.has(name)) continue
     const started = Date.now()
     ctx.say(`scenario ${name}`)
     try {
-      results[name] = await run(ctx, results as BenchResults)
+      results[name] = await run(ctx, stem)
     } catch (err) {
       ctx.say(`scenario ${name} failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}`)
       results[name] = { error: err instanceof Error ? err.message : String(err) }

@@ -48,7 +48,7 @@ export async function runThroughput(ctx: BenchContext): Promise<ThroughputResult
   rows.push(await measure(ctx, 'upstream-direct', 'the example API, no proxy', { ...base, baseUrl: ctx.upstreamUrl }))
   rows.push(await measure(ctx, 'upstream-direct-c1', 'the example API, 1 connection', { ...base, baseUrl: ctx.upstreamUrl, connections: 1 }))
   const hitCapture = await measureProxyPaths(ctx, base, rows)
-  rows.push(await measurePassThrough(ctx, base))
+  rows.push(...await measurePassThrough(ctx, base))
   rows.push(await measureCeiling(ctx, base, hitCapture))
   const version = nginxVersion()
   if (version !== undefined) rows.push(await measureNginx(ctx, base))
@@ -85,6 +85,7 @@ async function measureProxyPaths(ctx: BenchContext, base: Omit<WrkRun, 'label' |
     const hit = await captureResponse(proxy.url, TICKETS_PATH, headers)
     if (!hit.headers.some(([n, v]) => n === 'x-cache' && v === 'HIT')) throw new Error('the proxy did not answer the primed ticket list with a HIT')
     rows.push(await withXCache(proxy, () => measure(ctx, 'proxy-hit', 'HIT from Redis', { ...base, baseUrl: proxy.url })))
+    rows.push(await withXCache(proxy, () => measure(ctx, 'proxy-hit-gzip', 'HIT from Redis, client accepts gzip (stored form sent; other bytes)', { ...base, baseUrl: proxy.url, gzip: true })))
     return writeCapture(join(ctx.tmpDir, 'hit-response.json'), hit)
   } finally {
     await proxy.stop()
@@ -93,16 +94,19 @@ async function measureProxyPaths(ctx: BenchContext, base: Omit<WrkRun, 'label' |
 
 /** Attaches the X-Cache counts of the tickets route that the proxy itself recorded during `run`. */
 async function withXCache(proxy: BenchProxy, run: () => Promise<ThroughputRow>): Promise<ThroughputRow> {
-  const before = groupMetric(await proxy.metrics(), 'ccp_requests_total', 'cache', { route: 'tickets' })
+  const before = groupMetric(await proxy.metrics(), 'ccp_requests_total', ['cache', 'reason'], { route: 'tickets' })
   const row = await run()
-  const after = groupMetric(await proxy.metrics(), 'ccp_requests_total', 'cache', { route: 'tickets' })
+  const after = groupMetric(await proxy.metrics(), 'ccp_requests_total', ['cache', 'reason'], { route: 'tickets' })
   return { ...row, xcache: deltaGroups(after, before) }
 }
 
-async function measurePassThrough(ctx: BenchContext, base: Omit<WrkRun, 'label' | 'baseUrl'>): Promise<ThroughputRow> {
+async function measurePassThrough(ctx: BenchContext, base: Omit<WrkRun, 'label' | 'baseUrl'>): Promise<ThroughputRow[]> {
   const proxy = await startBenchProxy(ctx, { label: 'pass', upstreamUrl: ctx.upstreamUrl, routes: 'pass-through' })
   try {
-    return await measure(ctx, 'proxy-pass-through', 'route not configured: forwarded untouched', { ...base, baseUrl: proxy.url })
+    return [
+      await measure(ctx, 'proxy-pass-through', 'route not configured: forwarded untouched', { ...base, baseUrl: proxy.url }),
+      await measure(ctx, 'proxy-pass-through-c1', 'forwarded untouched, 1 connection', { ...base, baseUrl: proxy.url, connections: 1 }),
+    ]
   } finally {
     await proxy.stop()
   }
@@ -143,6 +147,7 @@ function computeRatios(rows: readonly ThroughputRow[]): Record<string, number | 
     missVsUpstream: ratio(rps('proxy-miss'), rps('upstream-direct')),
     passThroughVsUpstream: ratio(rps('proxy-pass-through'), rps('upstream-direct')),
     missAddedP50MsAt1Connection: diff(p50('proxy-miss-c1'), p50('upstream-direct-c1')),
+    passThroughAddedP50MsAt1Connection: diff(p50('proxy-pass-through-c1'), p50('upstream-direct-c1')),
     missAddedP50MsAt50Connections: diff(p50('proxy-miss'), p50('upstream-direct')),
   }
 }
