@@ -70,6 +70,28 @@ interface OpenTransaction {
   heartbeatMs: number | undefined
 }
 
+interface PendingCommit {
+  readonly endLsn: Lsn
+  readonly commitTimeMs: number
+  readonly summary: ReturnType<TransactionTags['summarize']>
+  readonly heartbeatMs: number | undefined
+}
+
+/** Commits decoded but not yet purged, at most; beyond it the stream waits for the store. */
+const MAX_PENDING_COMMITS = 1000
+
+function appliedOf(commit: PendingCommit, now: number): AppliedTransaction {
+  return {
+    lsn: formatLsn(commit.endLsn),
+    tables: commit.summary.tables,
+    rowsByTable: commit.summary.rowsByTable,
+    collapsedTables: commit.summary.collapsedTables,
+    tagCount: commit.summary.tags.length,
+    commitToPurgeMs: now - commit.commitTimeMs,
+    heartbeatMs: commit.heartbeatMs,
+  }
+}
+
 const REPLICATION_CONFIG = {
   // auto: true acks before async handlers finish; auto: false alone still runs a timer that
   // acks the last *received* position every 10 s. Both lose invalidations. Pinned by
@@ -97,6 +119,8 @@ class Session {
   #lastApplied: Lsn = INVALID_LSN
   #transaction: OpenTransaction | undefined
   #watchdog: NodeJS.Timeout | undefined
+  readonly #pending: PendingCommit[] = []
+  #flushing: Promise<void> | undefined
 
   constructor(options: SessionOptions) {
     this.#options = options
@@ -186,25 +210,37 @@ class Session {
     this.#transaction.heartbeatMs = Math.max(this.#transaction.heartbeatMs ?? 0, ms)
   }
 
+  /**
+   * Group commit: a transaction's tags join the pending batch and the stream moves on; one
+   * purge (a single DEL) then covers every commit that arrived while the previous purge was in
+   * flight, and only afterwards is the newest of them acknowledged. The ack still never passes
+   * an unpurged commit, and purges stay in commit order. The batch is bounded: past it the
+   * handler waits, which stops the stream (flow control) until the store catches up.
+   */
   async #commit(endLsn: Lsn, commitTimeMs: number): Promise<void> {
     const transaction = this.#openTransaction()
     this.#transaction = undefined
     const summary = transaction.tags.summarize()
     if (summary.unknownTables.length > 0) this.#options.onUnknownTables(summary.unknownTables)
-    if (summary.tags.length > 0 && !(await this.#purge(summary.tags))) return
-    if (transaction.heartbeatMs !== undefined) await this.#writeWatermark(transaction.heartbeatMs)
-    if (this.#finished) return
-    this.#acknowledge(endLsn, false)
-    this.#lastApplied = maxLsn(this.#lastApplied, endLsn)
-    this.#options.onApplied({
-      lsn: formatLsn(endLsn),
-      tables: summary.tables,
-      rowsByTable: summary.rowsByTable,
-      collapsedTables: summary.collapsedTables,
-      tagCount: summary.tags.length,
-      commitToPurgeMs: this.#options.clock.now() - commitTimeMs,
-      heartbeatMs: transaction.heartbeatMs,
-    })
+    this.#pending.push({ endLsn, commitTimeMs, summary, heartbeatMs: transaction.heartbeatMs })
+    this.#flushing ??= this.#flushPending().finally(() => { this.#flushing = undefined })
+    if (this.#pending.length >= MAX_PENDING_COMMITS) await this.#flushing
+  }
+
+  async #flushPending(): Promise<void> {
+    while (this.#pending.length > 0 && !this.#finished) {
+      const batch = this.#pending.splice(0)
+      const tags = [...new Set(batch.flatMap((commit) => commit.summary.tags))]
+      if (tags.length > 0 && !(await this.#purge(tags))) return // latched: nothing of the batch is acked
+      const heartbeats = batch.flatMap((commit) => (commit.heartbeatMs === undefined ? [] : [commit.heartbeatMs]))
+      if (heartbeats.length > 0) await this.#writeWatermark(Math.max(...heartbeats))
+      if (this.#finished) return
+      const newest = batch[batch.length - 1] as PendingCommit
+      this.#acknowledge(newest.endLsn, false)
+      this.#lastApplied = maxLsn(this.#lastApplied, newest.endLsn)
+      const now = this.#options.clock.now()
+      for (const commit of batch) this.#options.onApplied(appliedOf(commit, now))
+    }
   }
 
   /** Retries a few times in place; then latches the session so the commit is replayed after a reconnect. */
