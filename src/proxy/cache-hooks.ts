@@ -90,21 +90,24 @@ export function makeCacheHooks(deps: CacheHooksDeps) {
     const { route } = miss.keyInput
     let flight: Flight | undefined
     let locked = false
-    if (request.method === 'GET' && route.coalesceWaitMs > 0) {
-      const joined = coalescer.join(miss.key)
-      if (joined.role === 'follower') {
-        const outcome = await joined.wait(route.coalesceWaitMs)
-        metrics.coalesced.inc({ route: route.name, outcome: outcome?.kind ?? 'timeout' })
-        if (outcome?.kind === 'stored') return deliver(request, reply, route, outcome.response, clock.now(), 'HIT', '; collapsed')
-      } else if (joined.role === 'leader') {
-        flight = joined.flight
-        const lock = await attempt('tryLock', () => store.tryLock(miss.key, route.coalesceWaitMs + active.config.upstreamTimeoutMs))
-        locked = lock === true
-        if (lock === false && await waitForOtherReplica(request, reply, active, miss, flight)) return
-        reply.raw.once('close', () => finishFlight(miss.key, flight, locked, { kind: 'pass' }))
-      }
+    let stamps: string[] | undefined = []
+    const joined = request.method === 'GET' && route.coalesceWaitMs > 0 ? coalescer.join(miss.key) : undefined
+    if (joined?.role === 'follower') {
+      const outcome = await joined.wait(route.coalesceWaitMs)
+      metrics.coalesced.inc({ route: route.name, outcome: outcome?.kind ?? 'timeout' })
+      if (outcome?.kind === 'stored') return deliver(request, reply, route, outcome.response, clock.now(), 'HIT', '; collapsed')
     }
-    const stamps = request.method === 'GET' ? await attempt('acquireStamps', () => store.acquireStamps(miss.tags)) : []
+    if (joined?.role === 'leader') {
+      flight = joined.flight
+      // One round trip: the stamps guarding the store, and the lock that tells other replicas to wait.
+      const acquired = await attempt('acquireStamps', () => store.acquireStampsAndLock(miss.tags, { key: miss.key, ttlMs: route.coalesceWaitMs + active.config.upstreamTimeoutMs }))
+      locked = acquired?.locked ?? false
+      stamps = acquired?.stamps
+      if (acquired && !locked && await waitForOtherReplica(request, reply, active, miss, flight)) return
+      reply.raw.once('close', () => finishFlight(miss.key, flight, locked, { kind: 'pass' }))
+    } else if (request.method === 'GET') {
+      stamps = await attempt('acquireStamps', () => store.acquireStamps(miss.tags))
+    }
     if (!stamps) {
       finishFlight(miss.key, flight, locked, { kind: 'pass' })
       return bypass(request, route, miss.now, 'STORE-UNAVAILABLE')

@@ -29,7 +29,7 @@ export function makeCachedResponse(input: StoredResponseInput): CachedResponse {
   return {
     status: input.status,
     headers: storableHeaders(input.headers),
-    body: compress ? gzipSync(input.body, { level: 6 }) : input.body,
+    body: compress ? gzipSync(input.body, { level: 4 }) : input.body,
     storedEncoding: compress ? 'gzip' : 'identity',
     etag: strongEtag(upstreamEtag, () => createHash('sha256').update(input.body).digest('base64url').slice(0, 27)),
     storedAt: input.now,

@@ -61,10 +61,18 @@ export function makeMemoryStore(options: MemoryStoreOptions): CacheStore {
     return value
   }
 
+  function takeLock(key: string, ttlMs: number): boolean {
+    const until = locks.get(key)
+    if (until !== undefined && until > clock.now()) return false
+    locks.set(key, clock.now() + ttlMs)
+    return true
+  }
+
   return {
     kind: 'memory',
     read: async (key, tags): Promise<StoreRead> => ({ entry: liveEntry(key), stamps: tags.map(liveStamp), watermark }),
     acquireStamps: async (tags) => tags.map(acquire),
+    acquireStampsAndLock: async (tags, lock) => ({ stamps: tags.map(acquire), locked: takeLock(lock.key, lock.ttlMs) }),
     writeIfUnchanged: async (write: StoreWrite) => {
       if (write.tags.some((tag, i) => liveStamp(tag) !== write.stamps[i])) return false
       removeEntry(write.key)
@@ -80,12 +88,7 @@ export function makeMemoryStore(options: MemoryStoreOptions): CacheStore {
     },
     writeWatermark: async (ms) => { if (watermark === null || ms > watermark) watermark = ms },
     readWatermark: async () => watermark,
-    tryLock: async (key, ttlMs) => {
-      const until = locks.get(key)
-      if (until !== undefined && until > clock.now()) return false
-      locks.set(key, clock.now() + ttlMs)
-      return true
-    },
+    tryLock: async (key, ttlMs) => takeLock(key, ttlMs),
     unlock: async (key) => { locks.delete(key) },
     announceFill: async (key) => { for (const listener of fillListeners) listener(key) },
     onFill: (listener) => {

@@ -3,18 +3,29 @@
  * Keeping the compare and the write in one script is what closes the stale-set race.
  */
 
-/** KEYS: stamp keys. ARGV[1]: stamp ttl ms; ARGV[1+i]: a fresh random candidate for KEYS[i]. */
+/**
+ * KEYS[1..n]: stamp keys, then optionally a lock key. ARGV[1]: stamp ttl ms; ARGV[2]: the number
+ * of stamp keys n; ARGV[2+i]: a fresh random candidate for KEYS[i]; then, with a lock key,
+ * the lock token and its ttl ms. Returns the stamps and, last, 1 if the lock was taken.
+ */
 export const ACQUIRE_STAMPS = `
 local out = {}
-for i, key in ipairs(KEYS) do
+local n = tonumber(ARGV[2])
+for i = 1, n do
+  local key = KEYS[i]
   local stamp = redis.call('GET', key)
   if not stamp then
-    stamp = ARGV[i + 1]
+    stamp = ARGV[i + 2]
     redis.call('SET', key, stamp, 'PX', ARGV[1])
   else
     redis.call('PEXPIRE', key, ARGV[1])
   end
   out[i] = stamp
+end
+if #KEYS > n then
+  out[n + 1] = redis.call('SET', KEYS[n + 1], ARGV[n + 3], 'PX', ARGV[n + 4], 'NX') and '1' or '0'
+else
+  out[n + 1] = '0'
 end
 return out`
 

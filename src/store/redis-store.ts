@@ -28,6 +28,8 @@ function makeClient(options: RedisStoreOptions): ScriptedRedis {
   const redisOptions: RedisOptions = {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
+    // Commands issued in the same tick share one write: fewer syscalls per request under load.
+    enableAutoPipelining: true,
     commandTimeout: options.timeoutMs,
     connectTimeout: Math.max(1000, options.timeoutMs * 10),
     retryStrategy: (attempt) => Math.min(50 * 2 ** Math.min(attempt, 6), 2000),
@@ -52,6 +54,13 @@ export function makeRedisStore(options: RedisStoreOptions): CacheStore {
   const lockToken = makeStamp()
   const fills = makeFillChannel(client, `${keyPrefix}fill`, options.log)
   let lastErrorLog = 0
+
+  async function acquire(tags: readonly string[], lock?: { key: string; ttlMs: number }) {
+    const keys = [...tags.map(stampKey), ...(lock ? [lockKey(lock.key)] : [])]
+    const lockArgs = lock ? [lockToken, Math.max(1, Math.ceil(lock.ttlMs))] : []
+    const out = await client.acquireStamps(keys.length, ...keys, stampTtlMs, tags.length, ...tags.map(() => makeStamp()), ...lockArgs)
+    return { stamps: out.slice(0, tags.length), locked: out[tags.length] === '1' }
+  }
 
   client.on('error', (err: Error) => {
     // ioredis emits an error per failed reconnect; one line a second is enough for on-call.
@@ -83,8 +92,9 @@ export function makeRedisStore(options: RedisStoreOptions): CacheStore {
       }
     }),
 
-    acquireStamps: (tags) => guarded('acquireStamps', () =>
-      client.acquireStamps(tags.length, ...tags.map(stampKey), stampTtlMs, ...tags.map(() => makeStamp()))),
+    acquireStamps: (tags) => guarded('acquireStamps', async () => (await acquire(tags)).stamps),
+
+    acquireStampsAndLock: (tags, lock) => guarded('acquireStamps', () => acquire(tags, lock)),
 
     writeIfUnchanged: (write: StoreWrite) => guarded('write', async () => {
       const keys = [entryKey(write.key), ...write.tags.map(stampKey)]

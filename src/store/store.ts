@@ -21,6 +21,9 @@ export interface CacheStore {
   /** Returns the current stamp of each tag, creating the missing ones. */
   acquireStamps(tags: readonly string[]): Promise<string[]>
 
+  /** acquireStamps and tryLock in one round trip: the start of a coalesced miss. */
+  acquireStampsAndLock(tags: readonly string[], lock: { readonly key: string; readonly ttlMs: number }): Promise<AcquiredStamps>
+
   /**
    * Writes the entry with a time to live, atomically and only if every tag's stamp still
    * equals `stamps` (same order as `tags`). Returns false when an invalidation came between.
@@ -59,6 +62,12 @@ export interface StoreRead {
   readonly entry: Buffer | null
   readonly stamps: readonly (string | null)[]
   readonly watermark: number | null
+}
+
+export interface AcquiredStamps {
+  readonly stamps: string[]
+  /** With a lock request: whether this process now holds it. */
+  readonly locked: boolean
 }
 
 export interface StoreWrite {

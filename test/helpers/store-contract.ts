@@ -84,6 +84,18 @@ export function runStoreContract(t: Test, makeStore: () => Promise<CacheStore>, 
     t.equal((await store.read('short', [])).entry, null)
   })
 
+  t.test('acquireStampsAndLock returns the same stamps and takes the lock once', async (t) => {
+    const store = await makeStore()
+    const first = await store.acquireStampsAndLock(['a:1'], { key: 'k', ttlMs: 60_000 })
+    t.ok(first.locked)
+    t.same(first.stamps, await store.acquireStamps(['a:1']))
+    const second = await store.acquireStampsAndLock(['a:1'], { key: 'k', ttlMs: 60_000 })
+    t.notOk(second.locked, 'held by the first')
+    t.notOk(await store.tryLock('k', 60_000))
+    await store.unlock('k')
+    t.ok(await store.tryLock('k', 60_000))
+  })
+
   t.test('deleteEntry removes one entry', async (t) => {
     const store = await makeStore()
     await stored(store, 'gone', ['a:1'])
