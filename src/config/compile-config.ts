@@ -14,6 +14,7 @@ export interface RawConfig {
     redis?: string; keyPrefix?: string; timeout?: string | number; maxEntrySize?: string | number
     stampTtl?: string | number; memory?: { maxEntries?: number; maxSize?: string | number }
     compression?: 'gzip' | 'none'; compressAbove?: string | number
+    l1?: { enabled?: boolean; maxEntries?: number; maxSize?: string | number; maxAge?: string | number }
   }
   identity: RawIdentity
   routes: RawRoute[]
@@ -68,10 +69,19 @@ function compileStore(raw: RawConfig, problems: ProblemList): StoreConfig {
   if (store.redis) {
     if (!/^rediss?:\/\//.test(store.redis)) problems.add(['store', 'redis'], `"${redactUrl(store.redis)}" is not a redis:// or rediss:// URL`)
     const timeoutMs = store.timeout === undefined ? 100 : take(parseDuration(store.timeout), ['store', 'timeout'], problems, 100)
-    return { kind: 'redis', url: store.redis, keyPrefix, timeoutMs, maxEntryBytes, compressAboveBytes }
+    return { kind: 'redis', url: store.redis, keyPrefix, timeoutMs, maxEntryBytes, compressAboveBytes, l1: compileL1(store.l1, problems) }
   }
   const maxBytes = store.memory?.maxSize === undefined ? 256 << 20 : take(parseSize(store.memory.maxSize), ['store', 'memory', 'maxSize'], problems, 0)
-  return { kind: 'memory', keyPrefix, maxEntries: store.memory?.maxEntries ?? 10_000, maxBytes, maxEntryBytes, compressAboveBytes }
+  return { kind: 'memory', keyPrefix, maxEntries: store.memory?.maxEntries ?? 10_000, maxBytes, maxEntryBytes, compressAboveBytes, l1: undefined }
+}
+
+function compileL1(raw: NonNullable<RawConfig['store']>['l1'], problems: ProblemList) {
+  if (raw?.enabled === false) return undefined
+  return {
+    maxEntries: raw?.maxEntries ?? 10_000,
+    maxBytes: raw?.maxSize === undefined ? 64 << 20 : take(parseSize(raw.maxSize), ['store', 'l1', 'maxSize'], problems, 64 << 20),
+    maxAgeMs: raw?.maxAge === undefined ? 1000 : take(parseDuration(raw.maxAge), ['store', 'l1', 'maxAge'], problems, 1000),
+  }
 }
 
 function compileRoutes(raws: RawRoute[], maxEntryBytes: number, problems: ProblemList): CompiledRoute[] {

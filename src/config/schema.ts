@@ -74,6 +74,11 @@ export const configSchema = {
         maxEntrySize: size,
         stampTtl: duration,
         compression: { enum: ['gzip', 'none'] },
+        l1: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { enabled: { type: 'boolean' }, maxEntries: { type: 'integer', minimum: 1 }, maxSize: size, maxAge: duration },
+        },
         compressAbove: size,
         memory: {
           type: 'object',

@@ -24,6 +24,8 @@ export interface CommonStoreConfig {
   readonly maxEntryBytes: number
   /** Bodies at least this large are stored gzip-compressed; Infinity = never. */
   readonly compressAboveBytes: number
+  /** The in-process copy in front of Redis; undefined when off (always off for the memory store). */
+  readonly l1: { readonly maxEntries: number; readonly maxBytes: number; readonly maxAgeMs: number } | undefined
 }
 
 export type IdentityConfig =

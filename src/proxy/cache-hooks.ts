@@ -16,11 +16,12 @@ import { makeCachedResponse, storeLifetimeMs } from '../request/make-cached-resp
 import { hitTiming } from '../request/deliver.js'
 import { cacheStatusForward, cacheStatusHit, cacheStatusStaleIfError, type Reason, type XCache } from '../request/reasons.js'
 import { makeStoreOnEnd } from './store-on-end.js'
-import { deliverCached } from './deliver-cached.js'
+import { makeDeliverCached } from './deliver-cached.js'
 import { makeCoalescer, type Flight, type FlightOutcome } from './coalescer.js'
 import { refreshInBackground } from './refresh-in-background.js'
 import { makeForwardHeaders } from './forward-headers.js'
 import { isProxyError } from '../errors.js'
+import { makeL1Cache } from './l1-cache.js'
 
 export interface CacheHooksDeps {
   readonly holder: ConfigHolder
@@ -43,6 +44,8 @@ interface CacheContext {
   readonly flight?: Flight
   readonly locked?: boolean
   readonly compressAboveBytes?: number
+  /** The L1 generation seen before the stamps were taken: a copy may go to L1 only if unchanged. */
+  readonly l1Generation?: number
 }
 
 /** The Fastify adapter of the request path: recv -> key -> lookup -> (deliver | fetch -> store). */
@@ -50,6 +53,9 @@ export function makeCacheHooks(deps: CacheHooksDeps) {
   const { store, clock, metrics } = deps
   const contexts = new WeakMap<FastifyRequest, CacheContext>()
   const coalescer = makeCoalescer(store, clock)
+  const deliverCached = makeDeliverCached()
+  const initial = deps.holder.current().config
+  const l1 = initial.store.l1 && makeL1Cache(store, { ...initial.store.l1, freshnessBoundMs: initial.invalidation?.freshnessBoundMs })
   /** Request headers each route's upstream was seen to Vary on (beyond route.vary), learned per process. */
   const learnedVary = new Map<string, readonly string[]>()
 
@@ -65,10 +71,16 @@ export function makeCacheHooks(deps: CacheHooksDeps) {
       query: recv.query, varyNames: keyVaryNames(route), headers: request.headers,
     }
     const key = makeCacheKey(keyInput)
+    const copy = l1?.get(key, now)
+    if (copy) return deliver(request, reply, route, copy, now, 'HIT')
     const tags = makeEntryTags(route, recv.identity, recv.params)
+    const l1Generation = l1?.generation()
     const lookup = await lookupEntry(active, key, tags, now)
     if (!lookup) return bypass(request, route, now, 'STORE-UNAVAILABLE')
-    if (lookup.kind === 'hit') return deliver(request, reply, route, lookup.response, now, 'HIT')
+    if (lookup.kind === 'hit') {
+      if (l1Generation !== undefined) l1?.put(key, lookup.response, tags, l1Generation, now)
+      return deliver(request, reply, route, lookup.response, now, 'HIT')
+    }
     if (lookup.kind === 'bypass') return bypass(request, route, now, lookup.reason)
     if (lookup.reason === 'UNREADABLE-ENTRY') void attempt('deleteEntry', () => store.deleteEntry(key))
     const stale = staleCandidates(lookup, route, now)
@@ -76,7 +88,7 @@ export function makeCacheHooks(deps: CacheHooksDeps) {
       deliver(request, reply, route, stale.whileRevalidate, now, 'STALE')
       return startRefresh(request, active, { keyInput, key, tags, now })
     }
-    await handleMiss(request, reply, active, { keyInput, key, tags, now, reason: lookup.reason, staleIfError: stale.ifError })
+    await handleMiss(request, reply, active, { keyInput, key, tags, now, reason: lookup.reason, staleIfError: stale.ifError, l1Generation })
   }
 
   async function lookupEntry(active: ActiveConfig, key: string, tags: string[], now: number): Promise<LookupVerdict | undefined> {
@@ -84,7 +96,7 @@ export function makeCacheHooks(deps: CacheHooksDeps) {
     return read && evaluateLookup(read, now, { freshnessBoundMs: active.config.invalidation?.freshnessBoundMs })
   }
 
-  interface Miss { keyInput: KeyInput; key: string; tags: string[]; now: number; reason: Reason; staleIfError: CachedResponse | undefined }
+  interface Miss { keyInput: KeyInput; key: string; tags: string[]; now: number; reason: Reason; staleIfError: CachedResponse | undefined; l1Generation: number | undefined }
 
   async function handleMiss(request: FastifyRequest, reply: FastifyReply, active: ActiveConfig, miss: Miss): Promise<void> {
     const { route } = miss.keyInput
@@ -115,6 +127,7 @@ export function makeCacheHooks(deps: CacheHooksDeps) {
     contexts.set(request, {
       route, now: miss.now, xcache: 'MISS', reason: miss.reason, staleIfError: miss.staleIfError, flight, locked,
       miss: { keyInput: miss.keyInput, key: miss.key, tags: miss.tags, stamps }, compressAboveBytes: active.config.store.compressAboveBytes,
+      l1Generation: miss.l1Generation,
     })
   }
 
@@ -197,6 +210,7 @@ export function makeCacheHooks(deps: CacheHooksDeps) {
       const key = keyForResponse(miss.keyInput, varyNames(res.headers))
       const stored = await attempt('write', () => store.writeIfUnchanged({ key, tags: miss.tags, stamps: miss.stamps, value: encodeCachedResponse(response), ttlMs: storeLifetimeMs(route) }))
       metrics.stores.inc({ route: route.name, outcome: stored === undefined ? 'error' : stored ? 'stored' : 'refused-race' })
+      if (stored && context.l1Generation !== undefined) l1?.put(key, response, miss.tags, context.l1Generation, now)
       finishFlight(miss.key, context.flight, context.locked, stored && key === miss.key ? { kind: 'stored', response } : { kind: 'pass' })
     }, () => metrics.stores.inc({ route: route.name, outcome: 'too-large' }))
     res.stream.once('error', () => metrics.stores.inc({ route: route.name, outcome: 'incomplete' }))
@@ -268,7 +282,12 @@ export function makeCacheHooks(deps: CacheHooksDeps) {
     request.log.debug({ route: route.name, cache, reason }, 'cache')
   }
 
-  return { preHandler, onUpstreamResponse, onUpstreamError, contextOf: (request: FastifyRequest) => contexts.get(request), close: coalescer.close }
+  function close(): void {
+    coalescer.close()
+    l1?.close()
+  }
+
+  return { preHandler, onUpstreamResponse, onUpstreamError, contextOf: (request: FastifyRequest) => contexts.get(request), close, l1Size: () => l1?.size() ?? 0 }
 }
 
 export type CacheHooks = ReturnType<typeof makeCacheHooks>

@@ -20,11 +20,17 @@ export interface DeliveryLabels {
  * headers (and ETag/Vary/Content-Encoding where the proxy compressed), byte-identical to
  * what the upstream sent.
  */
-export function deliverCached(request: FastifyRequest, reply: FastifyReply, response: CachedResponse, labels: DeliveryLabels): void {
+export function makeDeliverCached() {
+  const preparedForms = new WeakMap<CachedResponse, Prepared>()
+  return (request: FastifyRequest, reply: FastifyReply, response: CachedResponse, labels: DeliveryLabels) =>
+    deliverCached(request, reply, response, labels, preparedForms)
+}
+
+function deliverCached(request: FastifyRequest, reply: FastifyReply, response: CachedResponse, labels: DeliveryLabels, preparedForms: WeakMap<CachedResponse, Prepared>): void {
   const gzipped = response.storedEncoding === 'gzip'
   const sendGzip = gzipped && acceptsEncoding(request.headers['accept-encoding'], 'gzip')
-  const etag = sendGzip ? gzipEtag(response.etag) : response.etag
-  const headers = headerObject(response, etag, gzipped)
+  const form = prepared(response, preparedForms)
+  const headers = sendGzip ? form.gzipHeaders : form.identityHeaders
   reply.header('age', String(labels.age)).header('x-cache', labels.xcache).header('cache-status', labels.cacheStatus)
   const lastModified = typeof headers['last-modified'] === 'string' ? headers['last-modified'] : undefined
   if (isNotModified(request.headers, [response.etag, gzipEtag(response.etag)], lastModified)) {
@@ -34,7 +40,28 @@ export function deliverCached(request: FastifyRequest, reply: FastifyReply, resp
   }
   reply.code(response.status).headers(headers)
   if (sendGzip) reply.header('content-encoding', 'gzip')
-  reply.send(gzipped && !sendGzip ? gunzipSync(response.body) : response.body)
+  reply.send(gzipped && !sendGzip ? decoded(form, response) : response.body)
+}
+
+/**
+ * Work done once per stored response, not per hit: the header objects of both forms and,
+ * on first need, the decoded body. Kept as long as the response object lives (in L1).
+ */
+interface Prepared { readonly identityHeaders: Record<string, string | string[]>; readonly gzipHeaders: Record<string, string | string[]>; body?: Buffer }
+
+function prepared(response: CachedResponse, preparedForms: WeakMap<CachedResponse, Prepared>): Prepared {
+  let form = preparedForms.get(response)
+  if (!form) {
+    const gzipped = response.storedEncoding === 'gzip'
+    form = { identityHeaders: headerObject(response, response.etag, gzipped), gzipHeaders: headerObject(response, gzipEtag(response.etag), gzipped) }
+    preparedForms.set(response, form)
+  }
+  return form
+}
+
+function decoded(form: Prepared, response: CachedResponse): Buffer {
+  form.body ??= gunzipSync(response.body)
+  return form.body
 }
 
 function headerObject(response: CachedResponse, etag: string, gzipped: boolean): Record<string, string | string[]> {

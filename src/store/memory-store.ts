@@ -1,5 +1,5 @@
 import type { Clock } from '../clock.js'
-import type { CacheStore, StoreRead, StoreWrite } from './store.js'
+import type { CacheStore, InvalidationEvent, StoreRead, StoreWrite } from './store.js'
 import { globToRegExp } from './glob.js'
 import { makeStamp } from './stamp.js'
 
@@ -24,6 +24,8 @@ export function makeMemoryStore(options: MemoryStoreOptions): CacheStore {
   let watermark: number | null = null
   const locks = new Map<string, number>()
   const fillListeners = new Set<(key: string) => void>()
+  const invalidationListeners = new Set<(event: InvalidationEvent) => void>()
+  const emit = (event: InvalidationEvent) => { for (const listener of invalidationListeners) listener(event) }
 
   function liveEntry(key: string): Buffer | null {
     const item = entries.get(key)
@@ -81,12 +83,25 @@ export function makeMemoryStore(options: MemoryStoreOptions): CacheStore {
       evictUntilFits()
       return true
     },
-    invalidateTags: async (tags) => tags.filter((tag) => stamps.delete(tag)).length,
+    invalidateTags: async (tags) => {
+      const deleted = tags.filter((tag) => stamps.delete(tag)).length
+      emit({ kind: 'tags', tags })
+      return deleted
+    },
     invalidateTagPattern: async (glob) => {
       const pattern = globToRegExp(glob)
-      return [...stamps.keys()].filter((tag) => pattern.test(tag) && stamps.delete(tag)).length
+      const deleted = [...stamps.keys()].filter((tag) => pattern.test(tag) && stamps.delete(tag)).length
+      emit({ kind: 'reset' })
+      return deleted
     },
-    writeWatermark: async (ms) => { if (watermark === null || ms > watermark) watermark = ms },
+    writeWatermark: async (ms) => {
+      if (watermark === null || ms > watermark) watermark = ms
+      emit({ kind: 'watermark', ms })
+    },
+    onInvalidation: (listener) => {
+      invalidationListeners.add(listener)
+      return () => invalidationListeners.delete(listener)
+    },
     readWatermark: async () => watermark,
     tryLock: async (key, ttlMs) => takeLock(key, ttlMs),
     unlock: async (key) => { locks.delete(key) },
@@ -97,6 +112,6 @@ export function makeMemoryStore(options: MemoryStoreOptions): CacheStore {
     },
     deleteEntry: async (key) => removeEntry(key),
     ping: async () => {},
-    close: async () => { entries.clear(); stamps.clear(); locks.clear(); fillListeners.clear(); bytes = 0 },
+    close: async () => { entries.clear(); stamps.clear(); locks.clear(); fillListeners.clear(); invalidationListeners.clear(); bytes = 0 },
   }
 }

@@ -1,9 +1,9 @@
 import { Redis, type RedisOptions } from 'ioredis'
 import type { Logger } from 'pino'
 import { ProxyError } from '../errors.js'
-import type { CacheStore, StoreRead, StoreWrite } from './store.js'
+import type { CacheStore, InvalidationEvent, StoreRead, StoreWrite } from './store.js'
 import { ACQUIRE_STAMPS, ADVANCE_WATERMARK, RELEASE_LOCK, WRITE_IF_UNCHANGED } from './redis-scripts.js'
-import { makeFillChannel } from './redis-fill-channel.js'
+import { makeRedisChannels } from './redis-channels.js'
 import { makeStamp } from './stamp.js'
 
 export interface RedisStoreOptions {
@@ -52,7 +52,11 @@ export function makeRedisStore(options: RedisStoreOptions): CacheStore {
   const lockKey = (key: string) => `${keyPrefix}l:${key}`
   /** This process's lock token: a lock is released only by the process that took it. */
   const lockToken = makeStamp()
-  const fills = makeFillChannel(client, `${keyPrefix}fill`, options.log)
+  const channels = makeRedisChannels(client, options.log)
+  const fillChannel = `${keyPrefix}fill`
+  const invalidationChannel = `${keyPrefix}invalidation`
+  /** Published after the change is confirmed, on the same connection, so subscribers see them in order. */
+  const publishInvalidation = (event: InvalidationEvent) => channels.publish(invalidationChannel, JSON.stringify(event))
   let lastErrorLog = 0
 
   async function acquire(tags: readonly string[], lock?: { key: string; ttlMs: number }) {
@@ -102,13 +106,23 @@ export function makeRedisStore(options: RedisStoreOptions): CacheStore {
       return written === 1
     }),
 
-    invalidateTags: (tags) => guarded('invalidateTags', async () =>
-      tags.length === 0 ? 0 : client.del(...tags.map(stampKey))),
+    invalidateTags: (tags) => guarded('invalidateTags', async () => {
+      if (tags.length === 0) return 0
+      const deleted = await client.del(...tags.map(stampKey))
+      await publishInvalidation({ kind: 'tags', tags })
+      return deleted
+    }),
 
-    invalidateTagPattern: (glob) => guarded('invalidateTagPattern', () =>
-      deleteByPattern(client, `${escapeGlob(keyPrefix)}s:${glob}`)),
+    invalidateTagPattern: (glob) => guarded('invalidateTagPattern', async () => {
+      const deleted = await deleteByPattern(client, `${escapeGlob(keyPrefix)}s:${glob}`)
+      await publishInvalidation({ kind: 'reset' })
+      return deleted
+    }),
 
-    writeWatermark: (ms) => guarded('writeWatermark', async () => { await client.advanceWatermark(watermarkKey, ms) }),
+    writeWatermark: (ms) => guarded('writeWatermark', async () => {
+      await client.advanceWatermark(watermarkKey, ms)
+      await publishInvalidation({ kind: 'watermark', ms })
+    }),
 
     readWatermark: () => guarded('readWatermark', async () => {
       const value = await client.get(watermarkKey)
@@ -120,16 +134,22 @@ export function makeRedisStore(options: RedisStoreOptions): CacheStore {
 
     unlock: (key) => guarded('unlock', async () => { await client.releaseLock(lockKey(key), lockToken) }),
 
-    announceFill: (key) => guarded('announceFill', () => fills.announce(key)),
+    announceFill: (key) => guarded('announceFill', () => channels.publish(fillChannel, key)),
 
-    onFill: (listener) => fills.subscribe(listener),
+    onFill: (listener) => channels.subscribe(fillChannel, listener),
+
+    onInvalidation: (listener) => {
+      const unsubscribe = channels.subscribe(invalidationChannel, (message) => listener(JSON.parse(message) as InvalidationEvent))
+      const unreset = channels.onReset(() => listener({ kind: 'reset' }))
+      return () => { unsubscribe(); unreset() }
+    },
 
     deleteEntry: (key) => guarded('deleteEntry', async () => { await client.del(entryKey(key)) }),
 
     ping: () => guarded('ping', async () => { await client.ping() }),
 
     close: async () => {
-      fills.close()
+      channels.close()
       client.disconnect()
     },
   }

@@ -51,6 +51,13 @@ export interface CacheStore {
   /** Calls `listener` with every key any replica announces. Returns the unsubscribe function. */
   onFill(listener: (key: string) => void): () => void
 
+  /**
+   * The invalidation feed for in-process (L1) copies: every confirmed invalidateTags, pattern
+   * purge and watermark advance, from any replica, in the order the writer issued them; and
+   * `reset` whenever events may have been lost (subscriber reconnect).
+   */
+  onInvalidation(listener: (event: InvalidationEvent) => void): () => void
+
   /** Deletes one entry (used when an entry is found to be unusable). */
   deleteEntry(key: string): Promise<void>
 
@@ -63,6 +70,12 @@ export interface StoreRead {
   readonly stamps: readonly (string | null)[]
   readonly watermark: number | null
 }
+
+export type InvalidationEvent =
+  | { readonly kind: 'tags'; readonly tags: readonly string[] }
+  | { readonly kind: 'watermark'; readonly ms: number }
+  /** A pattern purge, or a subscriber reconnect: anything may have changed. */
+  | { readonly kind: 'reset' }
 
 export interface AcquiredStamps {
   readonly stamps: string[]

@@ -1,0 +1,99 @@
+import type { CachedResponse } from '../request/cached-response.js'
+import type { CacheStore, InvalidationEvent } from '../store/store.js'
+
+export interface L1Options {
+  readonly maxEntries: number
+  readonly maxBytes: number
+  /** With database invalidation: the freshness bound the feed's watermark must be within. */
+  readonly freshnessBoundMs: number | undefined
+  /** Without it (TTL-only): the longest an L1 copy is served without asking the store. */
+  readonly maxAgeMs: number
+}
+
+interface L1Entry {
+  readonly response: CachedResponse
+  readonly tags: readonly string[]
+  readonly insertedAt: number
+}
+
+/**
+ * The in-process copy in front of the store, kept coherent by the invalidation feed: every
+ * replica drops the entries of invalidated tags as soon as the broadcast arrives. It may be
+ * consulted only while that feed is provably current. The leader broadcasts a heartbeat after
+ * the purges of every commit before it, and pub/sub keeps one publisher's order, so "the feed's
+ * watermark is within the freshness bound" means every purge older than the bound has been
+ * applied here too: L1 never widens the staleness guarantee. Any gap in the feed (subscriber
+ * reconnect, pattern purge) empties the L1.
+ */
+export function makeL1Cache(store: CacheStore, options: L1Options) {
+  const entries = new Map<string, L1Entry>()
+  const keysByTag = new Map<string, Set<string>>()
+  let bytes = 0
+  let feedWatermark: number | null = null
+  /** Bumped by every invalidation: a copy read from the store before a bump must not be kept. */
+  let generation = 0
+
+  const unsubscribe = store.onInvalidation((event: InvalidationEvent) => {
+    if (event.kind === 'watermark') feedWatermark = Math.max(feedWatermark ?? 0, event.ms)
+    else if (event.kind === 'tags') { generation++; for (const tag of event.tags) dropTag(tag) }
+    else { generation++; clear() }
+  })
+
+  function usable(now: number): boolean {
+    if (options.freshnessBoundMs === undefined) return true
+    return feedWatermark !== null && now - feedWatermark <= options.freshnessBoundMs
+  }
+
+  function get(key: string, now: number): CachedResponse | undefined {
+    const entry = entries.get(key)
+    if (!entry) return undefined
+    const tooOld = options.freshnessBoundMs === undefined && now - entry.insertedAt > options.maxAgeMs
+    if (!usable(now) || now >= entry.response.expiresAt || tooOld) return undefined
+    entries.delete(key) // most recently used goes last
+    entries.set(key, entry)
+    return entry.response
+  }
+
+  /** `seenGeneration` is generation() as read before the store was asked. */
+  function put(key: string, response: CachedResponse, tags: readonly string[], seenGeneration: number, now: number): void {
+    if (seenGeneration !== generation || response.body.length > options.maxBytes / 8) return
+    remove(key)
+    entries.set(key, { response, tags, insertedAt: now })
+    bytes += response.body.length
+    for (const tag of tags) {
+      const keys = keysByTag.get(tag) ?? new Set()
+      keys.add(key)
+      keysByTag.set(tag, keys)
+    }
+    for (const oldest of entries.keys()) {
+      if (entries.size <= options.maxEntries && bytes <= options.maxBytes) break
+      remove(oldest)
+    }
+  }
+
+  function remove(key: string): void {
+    const entry = entries.get(key)
+    if (!entry) return
+    entries.delete(key)
+    bytes -= entry.response.body.length
+    for (const tag of entry.tags) {
+      const keys = keysByTag.get(tag)
+      keys?.delete(key)
+      if (keys?.size === 0) keysByTag.delete(tag)
+    }
+  }
+
+  function dropTag(tag: string): void {
+    for (const key of [...(keysByTag.get(tag) ?? [])]) remove(key)
+  }
+
+  function clear(): void {
+    entries.clear()
+    keysByTag.clear()
+    bytes = 0
+  }
+
+  return { get, put, generation: () => generation, size: () => entries.size, close: () => { unsubscribe(); clear() } }
+}
+
+export type L1Cache = ReturnType<typeof makeL1Cache>
