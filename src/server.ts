@@ -57,7 +57,8 @@ export async function startProxy(options: StartOptions): Promise<RunningProxy> {
   const listener = config.invalidation ? startListener({ config, store, clock, log, metrics, recent }) : undefined
 
   async function reload(): Promise<ConfigResult> {
-    const next = await loadConfigFile(options.configFile, env)
+    const next = await loadConfigFile(options.configFile, env).catch((err: unknown): ConfigResult =>
+      ({ ok: false, source: options.configFile, problems: [{ path: [], message: `could not load: ${(err as Error).message}` }] }))
     if (!next.ok) {
       metrics.configReloads.inc({ result: 'rejected' })
       log.error({ problems: describeProblems(next), code: 'CCP_CONFIG_INVALID' }, 'config reload rejected; the running config stays')

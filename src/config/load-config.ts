@@ -35,8 +35,15 @@ export function loadConfigText(text: string, source: string, env: NodeJS.Process
   if (doc.errors.length > 0) {
     return { ok: false, source, problems: doc.errors.map((e) => ({ path: [], message: `YAML: ${e.message.split('\n')[0]}`, line: lines.linePos(e.pos[0]).line })) }
   }
+  let parsed: unknown
+  try {
+    // Aliases resolve only here: an unknown anchor or an alias bomb must be a problem, not a throw.
+    parsed = doc.toJS({ maxAliasCount: 100 })
+  } catch (err) {
+    return { ok: false, source, problems: [{ path: [], message: `YAML: ${(err as Error).message}` }] }
+  }
   const envProblems: EnvProblem[] = []
-  const data = substituteEnv(doc.toJS(), env, envProblems)
+  const data = substituteEnv(parsed, env, envProblems)
   if (envProblems.length > 0) return fail(source, envProblems, lineOf)
   if (!validate(data)) return fail(source, (validate.errors ?? []).map(fromAjv), lineOf)
   const problems = new ProblemList()

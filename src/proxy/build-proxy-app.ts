@@ -53,7 +53,7 @@ export async function buildProxyApp(deps: ProxyAppDeps): Promise<FastifyInstance
       keepAliveTimeout: 4000,
     },
     replyOptions: {
-      rewriteRequestHeaders: (request, headers) => makeForwardHeaders(request as FastifyRequest, headers),
+      rewriteRequestHeaders: (request, headers) => makeForwardHeaders(request as FastifyRequest, headers, hooks.contextOf(request as FastifyRequest)?.xcache === 'MISS'),
       onResponse: (request, reply, res) => hooks.onUpstreamResponse(request as FastifyRequest, reply as FastifyReply, res as never),
       onError: (rawReply, { error }) => {
         const reply = rawReply as FastifyReply

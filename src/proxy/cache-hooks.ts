@@ -222,7 +222,7 @@ export function makeCacheHooks(deps: CacheHooksDeps) {
     const { route } = miss.keyInput
     const joined = coalescer.join(miss.key)
     if (joined.role !== 'leader') return
-    const headers = makeForwardHeaders(request, { ...request.headers })
+    const headers = makeForwardHeaders(request, { ...request.headers }, true)
     const url = new URL(request.url, active.config.upstream)
     void (async () => {
       const lock = await attempt('tryLock', () => store.tryLock(miss.key, active.config.upstreamTimeoutMs))
