@@ -1,0 +1,73 @@
+import type { Test } from 'tap'
+import type { ReplicationListener } from '../../src/invalidation/replication-listener.js'
+import { makeRedisStore } from '../../src/store/redis-store.js'
+import type { CacheStore } from '../../src/store/store.js'
+import { REDIS_URL } from './env.js'
+import { testLog } from './replication.js'
+
+/**
+ * Counts applied writes one by one through the proxy's own store. Before write `id` is made,
+ * the stamp of its tag `write:<id>` is created under the proxy's key prefix; the write's
+ * invalidation deletes it. A stamp still there after the run is a write never applied. This
+ * needs the store to keep its data (not for a Redis restart: use the applied-LSN ledger).
+ */
+export interface StampLedger {
+  readonly store: CacheStore
+  /** Creates the stamp of write `id`; false if the store did not answer (the write is then not ledgered). */
+  acquire(id: number): Promise<boolean>
+  /** Recreates stamps (to watch a replay delete them again). */
+  reacquire(ids: readonly number[]): Promise<void>
+  /** Of these writes, those whose stamp is still there. */
+  unapplied(ids: readonly number[]): Promise<number[]>
+}
+
+export const writeTag = (id: number): string => `write:${id}`
+
+export async function makeStampLedger(t: Test, keyPrefix: string, redisUrl = REDIS_URL): Promise<StampLedger> {
+  const store = makeRedisStore({ url: redisUrl, keyPrefix, timeoutMs: 1000, stampTtlMs: 3_600_000, log: testLog() })
+  t.teardown(() => store.close())
+  const deadline = Date.now() + 5000
+  for (;;) {
+    try { await store.ping(); break } catch (err) {
+      if (Date.now() > deadline) throw err
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+  }
+  return {
+    store,
+    async acquire(id) {
+      try {
+        await store.acquireStamps([writeTag(id)])
+        return true
+      } catch {
+        return false
+      }
+    },
+    async reacquire(ids) {
+      for (let i = 0; i < ids.length; i += 500) await store.acquireStamps(ids.slice(i, i + 500).map(writeTag))
+    },
+    async unapplied(ids) {
+      const out: number[] = []
+      for (let i = 0; i < ids.length; i += 500) {
+        const chunk = ids.slice(i, i + 500)
+        const read = await store.read('__ledger__', chunk.map(writeTag))
+        read.stamps.forEach((stamp, j) => { if (stamp !== null) out.push(chunk[j] as number) })
+      }
+      return out
+    },
+  }
+}
+
+/**
+ * The in-process counterpart, independent of what the store keeps: the distinct commit LSNs
+ * of applied transactions that wrote `write_log`. Each write is one transaction, and a
+ * transaction replayed after a fault has the same LSN, so the size of the set is the number
+ * of writes applied (purged, then acknowledged).
+ */
+export function trackAppliedWrites(listener: ReplicationListener): Set<string> {
+  const lsns = new Set<string>()
+  listener.on('applied', (applied) => {
+    if (applied.tables.includes('public.write_log')) lsns.add(applied.lsn)
+  })
+  return lsns
+}
