@@ -81,8 +81,8 @@ export async function startProxy(options: StartOptions): Promise<RunningProxy> {
 
   async function close(): Promise<void> {
     stopWatching()
-    await app.close()
-    await listener?.stop()
+    // The slot is released at once so a standby takes over while in-flight requests drain.
+    await Promise.all([app.close(), listener?.stop()])
     await admin?.close()
     await store.close()
   }

@@ -213,7 +213,13 @@ export function makeCacheHooks(deps: CacheHooksDeps) {
       if (stored && context.l1Generation !== undefined) l1?.put(key, response, miss.tags, context.l1Generation, now)
       finishFlight(miss.key, context.flight, context.locked, stored && key === miss.key ? { kind: 'stored', response } : { kind: 'pass' })
     }, () => metrics.stores.inc({ route: route.name, outcome: 'too-large' }))
-    res.stream.once('error', () => metrics.stores.inc({ route: route.name, outcome: 'incomplete' }))
+    // pipe() does not forward errors: without this a reset or a body timeout upstream would
+    // leave the client's response open forever. Destroying the tee aborts it (and stores nothing).
+    res.stream.once('error', (err) => {
+      metrics.stores.inc({ route: route.name, outcome: 'incomplete' })
+      finishFlight(miss.key, context.flight, context.locked, { kind: 'pass' })
+      tee.destroy(err)
+    })
     return tee
   }
 

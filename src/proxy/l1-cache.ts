@@ -36,7 +36,7 @@ export function makeL1Cache(store: CacheStore, options: L1Options) {
   const unsubscribe = store.onInvalidation((event: InvalidationEvent) => {
     if (event.kind === 'watermark') feedWatermark = Math.max(feedWatermark ?? 0, event.ms)
     else if (event.kind === 'tags') { generation++; for (const tag of event.tags) dropTag(tag) }
-    else { generation++; clear() }
+    else { generation++; feedWatermark = null; clear() }
   })
 
   function usable(now: number): boolean {

@@ -37,11 +37,24 @@ end
 redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[1])
 return 1`
 
-/** KEYS[1]: watermark key. ARGV[1]: ms. The watermark never moves backwards. */
+/**
+ * KEYS[1]: watermark key, KEYS[2]: the stamp of the everything tag. ARGV[1]: ms, ARGV[2]: the
+ * run_id of this Redis process. The watermark is `ms:run_id` and never moves backwards within
+ * one run. A watermark of another run means this Redis came back from a snapshot (or a
+ * promoted replica) that may have lost acknowledged stamp deletions: everything is flushed
+ * before the new run's first watermark makes the cache usable again. Returns 1 on a flush.
+ */
 export const ADVANCE_WATERMARK = `
-local current = tonumber(redis.call('GET', KEYS[1]) or '0')
-if tonumber(ARGV[1]) > current then redis.call('SET', KEYS[1], ARGV[1]) end
-return 1`
+local current = redis.call('GET', KEYS[1])
+local ms, run = nil, nil
+if current then ms, run = string.match(current, '^(%d+):(.+)$') end
+if current and run ~= ARGV[2] then
+  redis.call('DEL', KEYS[2])
+  redis.call('SET', KEYS[1], ARGV[1] .. ':' .. ARGV[2])
+  return 1
+end
+if not current or tonumber(ARGV[1]) > tonumber(ms) then redis.call('SET', KEYS[1], ARGV[1] .. ':' .. ARGV[2]) end
+return 0`
 
 /** KEYS[1]: lock key. ARGV[1]: the holder's token. Releases only a lock this holder still has. */
 export const RELEASE_LOCK = `

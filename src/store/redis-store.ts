@@ -4,6 +4,7 @@ import { ProxyError } from '../errors.js'
 import type { CacheStore, InvalidationEvent, StoreRead, StoreWrite } from './store.js'
 import { ACQUIRE_STAMPS, ADVANCE_WATERMARK, RELEASE_LOCK, WRITE_IF_UNCHANGED } from './redis-scripts.js'
 import { makeRedisChannels } from './redis-channels.js'
+import { EVERYTHING_TAG } from '../tags/tag-template.js'
 import { makeStamp } from './stamp.js'
 
 export interface RedisStoreOptions {
@@ -19,7 +20,7 @@ export interface RedisStoreOptions {
 interface ScriptedRedis extends Redis {
   acquireStamps(...args: (string | number)[]): Promise<string[]>
   writeIfUnchanged(...args: (string | number | Buffer)[]): Promise<number>
-  advanceWatermark(key: string, ms: number): Promise<number>
+  advanceWatermark(watermarkKey: string, everythingKey: string, ms: number, runId: string): Promise<number>
   releaseLock(key: string, token: string): Promise<number>
 }
 
@@ -38,7 +39,7 @@ function makeClient(options: RedisStoreOptions): ScriptedRedis {
   const client = new Redis(options.url, redisOptions)
   client.defineCommand('acquireStamps', { lua: ACQUIRE_STAMPS })
   client.defineCommand('writeIfUnchanged', { lua: WRITE_IF_UNCHANGED })
-  client.defineCommand('advanceWatermark', { numberOfKeys: 1, lua: ADVANCE_WATERMARK })
+  client.defineCommand('advanceWatermark', { numberOfKeys: 2, lua: ADVANCE_WATERMARK })
   client.defineCommand('releaseLock', { numberOfKeys: 1, lua: RELEASE_LOCK })
   return client as ScriptedRedis
 }
@@ -58,6 +59,25 @@ export function makeRedisStore(options: RedisStoreOptions): CacheStore {
   /** Published after the change is confirmed, on the same connection, so subscribers see them in order. */
   const publishInvalidation = (event: InvalidationEvent) => channels.publish(invalidationChannel, JSON.stringify(event))
   let lastErrorLog = 0
+  /** The run_id of the Redis process this connection talks to; unknown until read after each (re)connect. */
+  let runId: string | undefined
+  async function readRunId(): Promise<string> {
+    const found = /run_id:(\w+)/.exec(await client.info('server'))?.[1]
+    if (!found) throw new Error('INFO server has no run_id')
+    runId = found
+    return found
+  }
+  client.on('ready', () => {
+    runId = undefined
+    readRunId().catch(() => { runId = undefined })
+  })
+  client.on('close', () => { runId = undefined })
+
+  /** A watermark counts only if it was written to this very Redis run (see ADVANCE_WATERMARK). */
+  function parseWatermark(value: string | undefined | null): number | null {
+    const match = value ? /^(\d+):(.+)$/.exec(value) : null
+    return match && runId !== undefined && match[2] === runId ? Number(match[1]) : null
+  }
 
   async function acquire(tags: readonly string[], lock?: { key: string; ttlMs: number }) {
     const keys = [...tags.map(stampKey), ...(lock ? [lockKey(lock.key)] : [])]
@@ -91,7 +111,7 @@ export function makeRedisStore(options: RedisStoreOptions): CacheStore {
       const watermark = values[1]
       return {
         entry: values[0] ?? null,
-        watermark: watermark ? Number(watermark.toString()) : null,
+        watermark: parseWatermark(watermark?.toString()),
         stamps: values.slice(2).map((v) => (v ? v.toString() : null)),
       }
     }),
@@ -120,13 +140,18 @@ export function makeRedisStore(options: RedisStoreOptions): CacheStore {
     }),
 
     writeWatermark: (ms) => guarded('writeWatermark', async () => {
-      await client.advanceWatermark(watermarkKey, ms)
+      const flushed = await client.advanceWatermark(watermarkKey, stampKey(EVERYTHING_TAG), ms, runId ?? await readRunId())
+      if (flushed === 1) {
+        options.log.warn({ runId }, 'Redis came back from older data (new run_id): everything cached before was flushed')
+        await publishInvalidation({ kind: 'reset' })
+      }
       await publishInvalidation({ kind: 'watermark', ms })
     }),
 
     readWatermark: () => guarded('readWatermark', async () => {
       const value = await client.get(watermarkKey)
-      return value === null ? null : Number(value)
+      if (runId === undefined) await readRunId()
+      return parseWatermark(value)
     }),
 
     tryLock: (key, ttlMs) => guarded('tryLock', async () =>

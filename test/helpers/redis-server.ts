@@ -38,7 +38,7 @@ export async function makePrivateRedis(): Promise<PrivateRedis> {
       }
     },
     async stop() {
-      if (!child || child.exitCode !== null) return
+      if (!child || child.exitCode !== null || child.signalCode !== null) return
       const exited = new Promise((r) => child?.once('exit', r))
       child.kill('SIGKILL')
       await exited
