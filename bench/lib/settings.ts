@@ -2,7 +2,9 @@
  * What one `npm run bench` does and for how long. Defaults give a full run in under ten
  * minutes on the 2-core machine; environment variables shorten or lengthen it.
  */
-export const SCENARIOS = ['throughput', 'mix', 'latency', 'scaling', 'memory', 'profile'] as const
+export const SCENARIOS = ['throughput', 'mix', 'latency', 'scaling', 'memory', 'profile', 'soak'] as const
+/** Run by `npm run bench` without --only; the 10-minute soak runs only when asked (`npm run soak`). */
+const DEFAULT_SCENARIOS = SCENARIOS.filter((name) => name !== 'soak')
 export type ScenarioName = (typeof SCENARIOS)[number]
 
 export interface BenchSettings {
@@ -12,6 +14,7 @@ export interface BenchSettings {
   readonly warmupSec: number
   readonly connections: number
   readonly mixSec: number
+  readonly soakSec: number
   readonly mixWarmupSec: number
   readonly latencySec: number
   readonly commitRates: readonly number[]
@@ -34,7 +37,8 @@ export function readSettings(argv: readonly string[], env: NodeJS.ProcessEnv): B
     return value
   }
   return {
-    scenarios: new Set((only.length > 0 ? only : SCENARIOS) as ScenarioName[]),
+    scenarios: new Set((only.length > 0 ? only : DEFAULT_SCENARIOS) as ScenarioName[]),
+    soakSec: number('BENCH_SOAK_SECONDS', 600),
     durationSec: number('BENCH_DURATION', 10),
     warmupSec: number('BENCH_WARMUP', 3),
     connections: number('BENCH_CONNECTIONS', 50),

@@ -17,6 +17,7 @@ export function renderMarkdown(report: BenchReport): string {
     section('4. Realistic mix', results.mix, mixTables),
     section('5. Memory', results.memory, memoryTable),
     section('Hit path profile', results.profile, profileTables),
+    section('Soak', results.soak, soakTables),
   ].join('\n\n') + '\n'
 }
 
@@ -98,5 +99,16 @@ function profileTables(p: NonNullable<Exclude<BenchResults['profile'], Failed>>)
     table(['package (self time)', 'share'], shares(p.byPackage.slice(0, 10))),
     table(['function (self time)', 'share'], shares(p.topSelf.slice(0, 12))),
     table(['function (total time)', 'share'], shares(p.topTotal.slice(0, 12))),
+  ]
+}
+
+function soakTables(s: NonNullable<Exclude<BenchResults['soak'], Failed>>): string[] {
+  const routes = Object.entries(s.mix.byRoute).map(([route, r]) => `${route} ${r.hitRatio === null ? '–' : r.hitRatio.toFixed(2)}`).join(', ')
+  return [
+    `${s.seconds} s of the realistic mix through one proxy process: ${s.mix.reads} reads (${s.mix.readErrors} errors), ` +
+      `hit ratio ${routes}, upstream offload ${s.mix.upstreamOffload === null ? '–' : s.mix.upstreamOffload.toFixed(2)}, ` +
+      `stale reads beyond the bound: ${s.mix.staleReads.staleBeyondBound} of ${s.mix.staleReads.readsChecked} checked.`,
+    table(['t (s)', 'RSS MiB', 'event-loop p99 ms', 'open fds', 'proxy Redis keys', 'Redis used MiB'],
+      s.samples.map((x) => [x.atSec, x.rssMiB, x.eventLoopP99Ms, x.openFds, x.redisKeys, x.redisUsedMiB])),
   ]
 }

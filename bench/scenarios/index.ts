@@ -6,6 +6,7 @@ import { runInvalidationScaling, type ScalingResult } from './invalidation-scali
 import { runMemory, type MemoryResult } from './memory.js'
 import { runRealisticMix, type MixResult } from './realistic-mix.js'
 import { runThroughput, type ThroughputResult } from './throughput.js'
+import { runSoak, type SoakResult } from './soak.js'
 
 export interface Failed { readonly error: string }
 
@@ -16,6 +17,7 @@ export interface BenchResults {
   scaling?: ScalingResult | Failed
   memory?: MemoryResult | Failed
   profile?: ProfileResult | Failed
+  soak?: SoakResult | Failed
 }
 
 export function succeeded<T extends object>(result: T | Failed | undefined): T | undefined {
@@ -36,6 +38,7 @@ const RUNNERS: readonly (readonly [ScenarioName, Runner])[] = [
   ['latency', (ctx) => runInvalidationLatency(ctx)],
   ['scaling', (ctx) => runInvalidationScaling(ctx)],
   ['memory', (ctx) => runMemory(ctx)],
+  ['soak', (ctx) => runSoak(ctx)],
 ]
 
 export async function runScenarios(ctx: BenchContext, stem: string): Promise<BenchResults> {

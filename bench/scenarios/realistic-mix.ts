@@ -57,7 +57,7 @@ export async function runRealisticMix(ctx: BenchContext): Promise<MixResult> {
   }
 }
 
-async function measureMix(ctx: BenchContext, proxy: BenchProxy): Promise<MixResult> {
+export async function measureMix(ctx: BenchContext, proxy: BenchProxy): Promise<MixResult> {
   const { mixSec, mixWarmupSec } = ctx.settings
   const workload = makeMixWorkload({ tenants: BENCH_SEED.tenants ?? 20, peoplePerTenant: BENCH_SEED.peoplePerTenant ?? 100 }, 20251128)
   const checker = makeStaleChecker(FRESHNESS_BOUND_MS)
