@@ -40,14 +40,13 @@ function deliverCached(request: FastifyRequest, reply: FastifyReply, response: C
   }
   reply.code(response.status).headers(headers)
   if (sendGzip) reply.header('content-encoding', 'gzip')
-  reply.send(gzipped && !sendGzip ? decoded(form, response) : response.body)
+  // Decoded per request (about 50 µs for a 17 KB body): keeping decoded copies would hold
+  // memory outside the L1's byte bound (the soak showed RSS growing with them).
+  reply.send(gzipped && !sendGzip ? gunzipSync(response.body) : response.body)
 }
 
-/**
- * Work done once per stored response, not per hit: the header objects of both forms and,
- * on first need, the decoded body. Kept as long as the response object lives (in L1).
- */
-interface Prepared { readonly identityHeaders: Record<string, string | string[]>; readonly gzipHeaders: Record<string, string | string[]>; body?: Buffer }
+/** Work done once per stored response, not per hit: the header objects of both forms. Kept as long as the response object lives (in L1). */
+interface Prepared { readonly identityHeaders: Record<string, string | string[]>; readonly gzipHeaders: Record<string, string | string[]> }
 
 function prepared(response: CachedResponse, preparedForms: WeakMap<CachedResponse, Prepared>): Prepared {
   let form = preparedForms.get(response)
@@ -57,11 +56,6 @@ function prepared(response: CachedResponse, preparedForms: WeakMap<CachedRespons
     preparedForms.set(response, form)
   }
   return form
-}
-
-function decoded(form: Prepared, response: CachedResponse): Buffer {
-  form.body ??= gunzipSync(response.body)
-  return form.body
 }
 
 function headerObject(response: CachedResponse, etag: string, gzipped: boolean): Record<string, string | string[]> {
