@@ -56,8 +56,16 @@ export function makeRedisStore(options: RedisStoreOptions): CacheStore {
   const channels = makeRedisChannels(client, options.log)
   const fillChannel = `${keyPrefix}fill`
   const invalidationChannel = `${keyPrefix}invalidation`
-  /** Published after the change is confirmed, on the same connection, so subscribers see them in order. */
-  const publishInvalidation = (event: InvalidationEvent) => channels.publish(invalidationChannel, JSON.stringify(event))
+  const localListeners = new Set<(event: InvalidationEvent) => void>()
+  /**
+   * Published after the change is confirmed, on the same connection, so subscribers see them
+   * in order. This process's own listeners hear it at once as well (the echo is harmless), so
+   * a purge that returned has already emptied this process's L1.
+   */
+  const publishInvalidation = (event: InvalidationEvent) => {
+    for (const listener of localListeners) listener(event)
+    return channels.publish(invalidationChannel, JSON.stringify(event))
+  }
   let lastErrorLog = 0
   /** The run_id of the Redis process this connection talks to; unknown until read after each (re)connect. */
   let runId: string | undefined
@@ -164,9 +172,10 @@ export function makeRedisStore(options: RedisStoreOptions): CacheStore {
     onFill: (listener) => channels.subscribe(fillChannel, listener),
 
     onInvalidation: (listener) => {
+      localListeners.add(listener)
       const unsubscribe = channels.subscribe(invalidationChannel, (message) => listener(JSON.parse(message) as InvalidationEvent))
       const unreset = channels.onReset(() => listener({ kind: 'reset' }))
-      return () => { unsubscribe(); unreset() }
+      return () => { localListeners.delete(listener); unsubscribe(); unreset() }
     },
 
     deleteEntry: (key) => guarded('deleteEntry', async () => { await client.del(entryKey(key)) }),
