@@ -5,9 +5,11 @@ import type { CacheStore } from '../store/store.js'
 import { decideAdmission, varyNames } from '../request/admission.js'
 import { encodeCachedResponse } from '../request/cached-response.js'
 import { makeCachedResponse, storeLifetimeMs } from '../request/make-cached-response.js'
+import { HOP_BY_HOP } from '../request/deliver.js'
 import type { FlightOutcome } from './coalescer.js'
 
-const HOP_BY_HOP = ['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'proxy-connection', 'host', 'content-length', 'expect']
+/** Request headers undici sets itself or refuses, on top of the hop-by-hop ones. */
+const SET_BY_CLIENT = new Set(['host', 'content-length', 'expect'])
 
 export interface RefreshJob {
   readonly route: CompiledRoute
@@ -44,7 +46,7 @@ export async function refreshInBackground(store: CacheStore, job: RefreshJob): P
 
 function upstreamHeaders(headers: IncomingHttpHeaders): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {}
-  for (const [name, value] of Object.entries(headers)) if (value !== undefined && !HOP_BY_HOP.includes(name)) out[name] = value
+  for (const [name, value] of Object.entries(headers)) if (value !== undefined && !HOP_BY_HOP.has(name) && !SET_BY_CLIENT.has(name)) out[name] = value
   return out
 }
 

@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http'
 import type { CachedResponse } from './cached-response.js'
 
 /** RFC 9110 section 7.6.1: hop-by-hop headers are never stored or replayed. */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'proxy-connection'])
+export const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'proxy-connection'])
 /** Recomputed for each delivery. */
 const RECOMPUTED = new Set(['content-length', 'age', 'x-cache', 'cache-status'])
 
