@@ -3,7 +3,7 @@ import type { IncomingHttpHeaders } from 'node:http'
 import type { CompiledRoute } from '../config/types.js'
 import type { Identity } from './identity.js'
 import type { QueryPair } from './canonical-query.js'
-import { expandWithWildcards, renderTag, routeTag } from '../tags/tag-template.js'
+import { escapeTagValue, expandWithWildcards, renderTag, routeTag } from '../tags/tag-template.js'
 
 export interface KeyInput {
   readonly route: CompiledRoute
@@ -34,7 +34,9 @@ export function makeCacheKey(input: KeyInput): string {
     input.varyNames.map((name) => [name, headerValue(input.headers[name])]),
   ]
   const digest = createHash('sha256').update(JSON.stringify(parts)).digest('base64url')
-  return `${route.name}:${digest}`
+  // The escaped tenant leads the key so that a clustered store can keep every key of a
+  // tenant in one hash slot (store/tenant-of.ts); it cannot contain ':' (escapeTagValue).
+  return `${escapeTagValue(identity.tenant)}:${route.name}:${digest}`
 }
 
 function headerValue(value: string | string[] | undefined): string | null {

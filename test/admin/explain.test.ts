@@ -19,7 +19,7 @@ t.test('explain shows route, identity, key, tags or the bypass reason', async (t
   const body = await res.json() as { key: string }
   t.match(body, { route: 'tickets', action: 'lookup', identity: { tenant: '42', user: '7' }, scope: 'user', canonicalQuery: [['page', '2'], ['status', 'open']] })
   t.match(body, { tags: ['tickets:42:7', 'tickets:42:*', 'tickets:*', 'tickets:42', '@route:tickets:42', '@route:tickets:*', '@route:*', '*'] })
-  t.match(body.key, new RegExp(`^${h.keyPrefix}e:tickets:`))
+  t.match(body.key, new RegExp(`^${h.keyPrefix}e:42:tickets:`))
   const anonymous = await (await h.admin(`/explain?url=${encodeURIComponent('/api/v2/people/search/?q=a')}`)).json()
   t.match(anonymous, { route: 'people-search', action: 'bypass', reason: 'NO-IDENTITY' })
   const unrouted = await (await h.admin('/explain?url=/other/')).json()
