@@ -91,7 +91,9 @@ export async function startProxy(options: StartOptions): Promise<RunningProxy> {
 }
 
 function logStartup(log: Logger, config: CompiledConfig, url: string): void {
-  const store = config.store.kind === 'redis' ? `redis ${redactUrl(config.store.url)}` : `in-process memory (max ${config.store.maxEntries} entries)`
+  const store = config.store.kind === 'redis' ? `redis ${redactUrl(config.store.url)}`
+    : config.store.kind === 'redis-cluster' ? `redis cluster ${config.store.urls.map(redactUrl).join(',')}`
+    : `in-process memory (max ${config.store.maxEntries} entries)`
   log.info({ url, upstream: config.upstream.origin, store, routes: config.routes.map((r) => r.name) }, 'cdc-cache-proxy listening')
   if (!config.invalidation) log.warn('no invalidation section: cached entries are kept fresh by their TTLs only')
 }

@@ -8,7 +8,8 @@ export function redactConfig(config: CompiledConfig): unknown {
     upstream: config.upstream.href,
     upstreamTimeoutMs: config.upstreamTimeoutMs,
     listen: config.listen,
-    store: config.store.kind === 'redis' ? { ...config.store, url: redactUrl(config.store.url) } : config.store,
+    store: config.store.kind === 'redis' ? { ...config.store, url: redactUrl(config.store.url) }
+      : config.store.kind === 'redis-cluster' ? { ...config.store, urls: config.store.urls.map(redactUrl) } : config.store,
     identity: config.identity.kind === 'jwt'
       ? { kind: 'jwt', jwt: { ...config.identity.jwt, key: config.identity.jwt.keyKind === 'secret' ? '[redacted]' : config.identity.jwt.key } }
       : config.identity,

@@ -11,7 +11,7 @@ export interface RawConfig {
   upstreamTimeout?: string | number
   listen: { host?: string; port: number }
   store?: {
-    redis?: string; keyPrefix?: string; timeout?: string | number; maxEntrySize?: string | number
+    redis?: string; redisCluster?: string | string[]; keyPrefix?: string; timeout?: string | number; maxEntrySize?: string | number
     stampTtl?: string | number; memory?: { maxEntries?: number; maxSize?: string | number }
     compression?: 'gzip' | 'none'; compressAbove?: string | number
     l1?: { enabled?: boolean; maxEntries?: number; maxSize?: string | number; maxAge?: string | number }
@@ -27,6 +27,7 @@ export function compileConfig(raw: RawConfig, source: string, problems: ProblemL
   const upstream = compileUpstream(raw.upstream, problems)
   const store = compileStore(raw, problems)
   const routes = compileRoutes(raw.routes, store.maxEntryBytes, problems)
+  if (store.kind === 'redis-cluster') checkClusterRouteTags(raw.routes, problems)
   const identity = compileIdentity(raw.identity, problems)
   const invalidation = compileInvalidation(raw.invalidation, problems)
   if (raw.admin && raw.admin.port === raw.listen.port && raw.admin.port !== 0) {
@@ -65,11 +66,21 @@ function compileStore(raw: RawConfig, problems: ProblemList): StoreConfig {
   const maxEntryBytes = store.maxEntrySize === undefined ? 1 << 20 : take(parseSize(store.maxEntrySize), ['store', 'maxEntrySize'], problems, 0)
   const compressAboveBytes = store.compression === 'none' ? Infinity
     : store.compressAbove === undefined ? 1024 : take(parseSize(store.compressAbove), ['store', 'compressAbove'], problems, 1024)
-  // An empty store.redis (e.g. `${REDIS_URL:-}`) means the same as leaving it out.
+  const timeoutMs = () => store.timeout === undefined ? 100 : take(parseDuration(store.timeout), ['store', 'timeout'], problems, 100)
+  // An empty store.redis or store.redisCluster (e.g. `${REDIS_URL:-}`) means the same as leaving it out.
+  const clusterUrls = typeof store.redisCluster === 'string' ? store.redisCluster.split(',').map((u) => u.trim()).filter((u) => u !== '') : store.redisCluster ?? []
+  if (store.redis && clusterUrls.length > 0) problems.add(['store'], 'set store.redis (one Redis) or store.redisCluster (a Redis Cluster), not both')
   if (store.redis) {
-    if (!/^rediss?:\/\//.test(store.redis)) problems.add(['store', 'redis'], `"${redactUrl(store.redis)}" is not a redis:// or rediss:// URL`)
-    const timeoutMs = store.timeout === undefined ? 100 : take(parseDuration(store.timeout), ['store', 'timeout'], problems, 100)
-    return { kind: 'redis', url: store.redis, keyPrefix, timeoutMs, maxEntryBytes, compressAboveBytes, l1: compileL1(store.l1, problems) }
+    if (!REDIS_URL.test(store.redis)) problems.add(['store', 'redis'], `"${redactUrl(store.redis)}" is not a redis:// or rediss:// URL`)
+    return { kind: 'redis', url: store.redis, keyPrefix, timeoutMs: timeoutMs(), maxEntryBytes, compressAboveBytes, l1: compileL1(store.l1, problems) }
+  }
+  if (clusterUrls.length > 0) {
+    clusterUrls.forEach((url, i) => {
+      if (!REDIS_URL.test(url)) problems.add(['store', 'redisCluster', i], `"${redactUrl(url)}" is not a redis:// or rediss:// URL`)
+    })
+    // Keys are `<prefix>{t:<tenant>}...`: a brace in the prefix would become the hash tag instead.
+    if (/[{}]/.test(keyPrefix)) problems.add(['store', 'keyPrefix'], 'with store.redisCluster the key prefix must not contain { or } (the tenant is the hash tag)')
+    return { kind: 'redis-cluster', urls: clusterUrls, keyPrefix, timeoutMs: timeoutMs(), maxEntryBytes, compressAboveBytes, l1: compileL1(store.l1, problems) }
   }
   const maxBytes = store.memory?.maxSize === undefined ? 256 << 20 : take(parseSize(store.memory.maxSize), ['store', 'memory', 'maxSize'], problems, 0)
   return { kind: 'memory', keyPrefix, maxEntries: store.memory?.maxEntries ?? 10_000, maxBytes, maxEntryBytes, compressAboveBytes, l1: undefined }
@@ -95,6 +106,22 @@ function compileRoutes(raws: RawRoute[], maxEntryBytes: number, problems: Proble
     if (route) routes.push(route)
   })
   return routes
+}
+
+const REDIS_URL = /^rediss?:\/\/[^\s]+$/
+
+/**
+ * In a Redis Cluster every key an entry needs (entry, stamps, lock) lives in its tenant's hash
+ * slot, and a tag's slot is read from its second segment (store/cluster-layout.ts). A route tag
+ * must therefore be `name` or `name:{tenant}[:...]`, so that it lands beside the entry.
+ */
+function checkClusterRouteTags(raws: RawRoute[], problems: ProblemList): void {
+  raws.forEach((raw, i) => (raw.tags ?? []).forEach((source, j) => {
+    const second = source.split(':')[1]
+    if (second !== undefined && second !== '{tenant}') {
+      problems.add(['routes', i, 'tags', j], `with store.redisCluster a route tag's second segment must be {tenant} (e.g. "tickets:{tenant}:{user}"), not "${second}"`)
+    }
+  }))
 }
 
 /** Never print credentials found in a URL. */

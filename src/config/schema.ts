@@ -69,6 +69,8 @@ export const configSchema = {
       additionalProperties: false,
       properties: {
         redis: { type: 'string' },
+        // A list of seed nodes, or one comma-separated string (so that one environment variable can carry it).
+        redisCluster: { anyOf: [{ type: 'string' }, { type: 'array', items: nonEmpty }] },
         keyPrefix: { type: 'string' },
         timeout: duration,
         maxEntrySize: size,

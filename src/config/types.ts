@@ -17,6 +17,7 @@ export interface CompiledConfig {
 
 export type StoreConfig =
   | ({ readonly kind: 'redis'; readonly url: string; readonly timeoutMs: number } & CommonStoreConfig)
+  | ({ readonly kind: 'redis-cluster'; readonly urls: readonly string[]; readonly timeoutMs: number } & CommonStoreConfig)
   | ({ readonly kind: 'memory'; readonly maxEntries: number; readonly maxBytes: number } & CommonStoreConfig)
 
 export interface CommonStoreConfig {

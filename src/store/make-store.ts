@@ -4,6 +4,7 @@ import type { CompiledConfig } from '../config/types.js'
 import type { CacheStore } from './store.js'
 import { makeMemoryStore } from './memory-store.js'
 import { makeRedisStore } from './redis-store.js'
+import { makeRedisClusterStore } from './redis-cluster-store.js'
 
 /** A stamp must outlive every entry that carries it; an early expiry is safe (a miss), a late one costs memory only. */
 export function stampTtlFor(config: CompiledConfig): number {
@@ -14,6 +15,7 @@ export function stampTtlFor(config: CompiledConfig): number {
 export function makeStore(config: CompiledConfig, clock: Clock, log: Logger): CacheStore {
   const stampTtlMs = stampTtlFor(config)
   const store = config.store
+  if (store.kind === 'redis-cluster') return makeRedisClusterStore({ urls: store.urls, keyPrefix: store.keyPrefix, timeoutMs: store.timeoutMs, stampTtlMs, log })
   if (store.kind === 'redis') return makeRedisStore({ url: store.url, keyPrefix: store.keyPrefix, timeoutMs: store.timeoutMs, stampTtlMs, log })
   return makeMemoryStore({ maxEntries: store.maxEntries, maxBytes: store.maxBytes, stampTtlMs, clock })
 }

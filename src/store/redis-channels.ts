@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis'
+import type { Cluster, Redis } from 'ioredis'
 import type { Logger } from 'pino'
 
 /**
@@ -8,14 +8,20 @@ import type { Logger } from 'pino'
  * reconnect of the subscriber is reported (`onReset`) so the L1 can drop everything it holds.
  * The subscriber connection is opened on first use (a SUBSCRIBE connection can do nothing else).
  */
-export function makeRedisChannels(client: Redis, log: Logger) {
+export interface ChannelConnections {
+  publish(channel: string, message: string): Promise<unknown>
+  /** A connection of its own for SUBSCRIBE. */
+  openSubscriber(): Redis | Cluster
+}
+
+export function makeRedisChannels(connections: ChannelConnections, log: Logger) {
   const listeners = new Map<string, Set<(message: string) => void>>()
   const resetListeners = new Set<() => void>()
-  let subscriber: Redis | undefined
+  let subscriber: Redis | Cluster | undefined
 
-  function ensureSubscriber(): Redis {
+  function ensureSubscriber(): Redis | Cluster {
     if (subscriber) return subscriber
-    const sub = client.duplicate({ enableOfflineQueue: true, commandTimeout: undefined, enableAutoPipelining: false })
+    const sub = connections.openSubscriber()
     sub.on('error', (err: Error) => log.debug({ err }, 'pub/sub subscriber error'))
     sub.on('message', (channel: string, message: string) => { for (const listener of listeners.get(channel) ?? []) listener(message) })
     // Every (re)subscription may have missed messages published while the connection was down.
@@ -26,7 +32,7 @@ export function makeRedisChannels(client: Redis, log: Logger) {
   }
 
   return {
-    publish: async (channel: string, message: string) => { await client.publish(channel, message) },
+    publish: async (channel: string, message: string) => { await connections.publish(channel, message) },
     subscribe(channel: string, listener: (message: string) => void): () => void {
       const sub = ensureSubscriber()
       const set = listeners.get(channel) ?? new Set()

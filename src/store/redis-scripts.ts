@@ -60,3 +60,17 @@ return 0`
 export const RELEASE_LOCK = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`
+
+/**
+ * Redis Cluster: KEYS[1]: one master's watermark key. ARGV[1]: ms, ARGV[2]: that master's
+ * run_id. Sets `ms:run_id` unless the same run already has a newer one (never backwards).
+ * The caller flushes the master's slots first when the stored run_id differs.
+ */
+export const ADVANCE_NODE_WATERMARK = `
+local current = redis.call('GET', KEYS[1])
+if current then
+  local ms, run = string.match(current, '^(%d+):(.+)$')
+  if run == ARGV[2] and tonumber(ms) >= tonumber(ARGV[1]) then return 0 end
+end
+redis.call('SET', KEYS[1], ARGV[1] .. ':' .. ARGV[2])
+return 1`

@@ -53,7 +53,10 @@ export function makeRedisStore(options: RedisStoreOptions): CacheStore {
   const lockKey = (key: string) => `${keyPrefix}l:${key}`
   /** This process's lock token: a lock is released only by the process that took it. */
   const lockToken = makeStamp()
-  const channels = makeRedisChannels(client, options.log)
+  const channels = makeRedisChannels({
+    publish: (channel, message) => client.publish(channel, message),
+    openSubscriber: () => client.duplicate({ enableOfflineQueue: true, commandTimeout: undefined, enableAutoPipelining: false }),
+  }, options.log)
   const fillChannel = `${keyPrefix}fill`
   const invalidationChannel = `${keyPrefix}invalidation`
   const localListeners = new Set<(event: InvalidationEvent) => void>()

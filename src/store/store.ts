@@ -10,7 +10,7 @@
  * stamp always reads as a miss, so eviction of any key is safe.
  */
 export interface CacheStore {
-  readonly kind: 'redis' | 'memory'
+  readonly kind: 'redis' | 'redis-cluster' | 'memory'
 
   /**
    * One round trip: the entry bytes (or null), the current stamp of each tag (null where

@@ -1,0 +1,400 @@
+import { Cluster, type ClusterOptions, type Redis } from 'ioredis'
+import type { Logger } from 'pino'
+import { ProxyError } from '../errors.js'
+import type { CacheStore, InvalidationEvent, StoreRead, StoreWrite } from './store.js'
+import { ACQUIRE_STAMPS, ADVANCE_NODE_WATERMARK, RELEASE_LOCK, WRITE_IF_UNCHANGED } from './redis-scripts.js'
+import { makeRedisChannels } from './redis-channels.js'
+import { escapeGlob, keySlot, keyTenant, makeClusterLayout, tagTenant, tenantOfTags } from './cluster-layout.js'
+import { makeStamp } from './stamp.js'
+
+export interface RedisClusterStoreOptions {
+  /** Seed nodes; the client discovers the rest. */
+  readonly urls: readonly string[]
+  readonly keyPrefix: string
+  readonly timeoutMs: number
+  readonly stampTtlMs: number
+  readonly log: Logger
+  /** How often every master's watermark is re-read (the freshness check reads the copy in memory). */
+  readonly watermarkPollMs?: number
+}
+
+interface ScriptedCluster extends Cluster {
+  acquireStamps(...args: (string | number)[]): Promise<string[]>
+  writeIfUnchanged(...args: (string | number | Buffer)[]): Promise<number>
+  advanceNodeWatermark(key: string, ms: number, runId: string): Promise<number>
+  releaseLock(key: string, token: string): Promise<number>
+}
+
+interface Master {
+  /** `host:port`, as ioredis names nodes. */
+  readonly id: string
+  /** Undefined while the client has no connection to it (it is down or not yet discovered). */
+  readonly client: Redis | undefined
+  /** The slots it serves, and the first of them (where its node keys are placed). */
+  readonly slots: ReadonlySet<number>
+  readonly firstSlot: number
+}
+
+/**
+ * The store on a Redis Cluster (layout: cluster-layout.ts). What differs from one Redis:
+ *
+ * **Freshness per master.** Every master holds the watermark of the slots it serves, written
+ * by the replication leader after each heartbeat and read by every replica in the background
+ * (the request path compares against the copy in memory). A dead master therefore stalls only
+ * its own tenants; every other tenant keeps hitting.
+ *
+ * **Invalidations that cannot reach a slot: the tenants are treated as invalid.** When a
+ * stamp deletion fails (its master is down or failing over), the slot is recorded as
+ * condemned, in memory and on every reachable master, and the invalidation counts as applied
+ * (the replication stream moves on, so one dead master does not hold back every tenant's
+ * invalidations). A condemned slot's master gets no new watermark until the slot's entries are
+ * flushed (its tenants' `*` stamps deleted); until then its tenants' watermark ages past the
+ * freshness bound and they are served from the upstream. If no master can record the
+ * condemnation the invalidation fails and is retried (nothing acknowledged, nothing lost).
+ *
+ * **A master that lost data.** The watermark is `ms:run_id`; a master that comes back with
+ * another run_id (restarted from a snapshot, or a promoted replica that missed writes) has its
+ * slots flushed before it gets a new watermark, as with one Redis.
+ */
+export function makeRedisClusterStore(options: RedisClusterStoreOptions): CacheStore {
+  const cluster = makeCluster(options)
+  const layout = makeClusterLayout(options.keyPrefix)
+  /** Masters whose last background check failed (see assertUp). */
+  const down = new Set<string>()
+  const { stampTtlMs, log } = options
+  const lockToken = makeStamp()
+  const channels = makeRedisChannels({
+    // Any node relays a PUBLISH to the whole cluster: use the first master that answers.
+    publish: async (channel, message) => {
+      let lastError: unknown = new Error('no master to publish on')
+      for (const master of masters().filter((m) => m.client && !down.has(m.id))) {
+        try { return await connected(master).publish(channel, message) } catch (err) { lastError = err }
+      }
+      throw lastError
+    },
+    openSubscriber: () => cluster.duplicate(undefined, { enableOfflineQueue: true, enableAutoPipelining: false }),
+  }, log)
+  const fillChannel = `${options.keyPrefix}fill`
+  const invalidationChannel = `${options.keyPrefix}invalidation`
+  const localListeners = new Set<(event: InvalidationEvent) => void>()
+  /** Master id -> its watermark (null: unknown, or written to another run of that master). */
+  const watermarks = new Map<string, number | null>()
+  /** Slots whose invalidations could not be applied (also kept on every reachable master). */
+  const condemned = new Set<number>()
+  let lastErrorLog = 0
+
+  const publishInvalidation = (event: InvalidationEvent) => {
+    for (const listener of localListeners) listener(event)
+    return channels.publish(invalidationChannel, JSON.stringify(event))
+  }
+
+  cluster.on('error', (err: Error) => {
+    const now = Date.now()
+    if (now - lastErrorLog > 1000) {
+      lastErrorLog = now
+      log.warn({ err, code: 'CCP_STORE_UNAVAILABLE' }, 'redis cluster error')
+    }
+  })
+
+  function masters(): Master[] {
+    const bySlot = cluster.slots
+    const clients = new Map(cluster.nodes('master').map((node) => [`${node.options.host}:${node.options.port}`, node]))
+    const slotsOf = new Map<string, Set<number>>()
+    for (let slot = 0; slot < bySlot.length; slot++) {
+      const id = bySlot[slot]?.[0]
+      if (id === undefined) continue
+      const set = slotsOf.get(id) ?? new Set<number>()
+      set.add(slot)
+      slotsOf.set(id, set)
+    }
+    return [...slotsOf].map(([id, slots]) => ({ id, client: clients.get(id), slots, firstSlot: Math.min(...slots) }))
+  }
+
+  function connected(master: Master): Redis {
+    if (!master.client) throw new Error(`no connection to master ${master.id}`)
+    return master.client
+  }
+
+  /**
+   * Masters whose last background check failed. Requests for their slots fail at once (and are
+   * served from the upstream with BYPASS) instead of waiting out the client's reconnects and
+   * redirections; every other slot keeps hitting.
+   */
+  function assertUp(tenant: string): string | undefined {
+    const owner = ownerOf(layout.tenantSlot(tenant))
+    if (owner === undefined) throw new Error('no master serves this slot')
+    if (down.has(owner)) throw new Error(`master ${owner} is down`)
+    return owner
+  }
+
+  const ownerOf = (slot: number): string | undefined => cluster.slots[slot]?.[0]
+
+  async function runIdOf(client: Redis): Promise<string> {
+    const found = /run_id:(\w+)/.exec(await client.info('server'))?.[1]
+    if (!found) throw new Error('INFO server has no run_id')
+    return found
+  }
+
+  /** One master's watermark as readers must see it: only if written to this very run of it. */
+  async function readNodeWatermark(master: Master): Promise<number | null> {
+    const [runId, value] = await Promise.all([runIdOf(connected(master)), cluster.get(layout.watermarkKey(master.firstSlot))])
+    const match = value ? /^(\d+):(.+)$/.exec(value) : null
+    return match && match[2] === runId ? Number(match[1]) : null
+  }
+
+  async function pollWatermarks(): Promise<void> {
+    await Promise.all(masters().map(async (master) => {
+      try {
+        watermarks.set(master.id, await readNodeWatermark(master))
+        down.delete(master.id)
+      } catch {
+        // Unreachable: keep the last value (it ages past the bound on its own), and fail its requests fast.
+        down.add(master.id)
+      }
+    }))
+  }
+  const poller = setInterval(() => { void pollWatermarks() }, options.watermarkPollMs ?? 200)
+  poller.unref()
+  cluster.on('ready', () => { void pollWatermarks() })
+
+  async function acquire(tags: readonly string[], lock?: { key: string; ttlMs: number }) {
+    const tenant = lock ? keyTenant(lock.key) : tenantOfTags(tags)
+    assertUp(tenant)
+    const keys = [...tags.map((tag) => layout.stampKey(tag, tenant)), ...(lock ? [layout.lockKey(lock.key)] : [])]
+    const lockArgs = lock ? [lockToken, Math.max(1, Math.ceil(lock.ttlMs))] : []
+    const out = await cluster.acquireStamps(keys.length, ...keys, stampTtlMs, tags.length, ...tags.map(() => makeStamp()), ...lockArgs)
+    return { stamps: out.slice(0, tags.length), locked: out[tags.length] === '1' }
+  }
+
+  /** Deletes every key matching `pattern` on one master (keys of several slots: one UNLINK each). */
+  async function scanDelete(client: Redis, pattern: string, keep: (key: string) => boolean = () => true): Promise<number> {
+    let cursor = '0'
+    let deleted = 0
+    do {
+      const [next, keys] = await client.scan(cursor, 'MATCH', pattern, 'COUNT', 1000)
+      cursor = next
+      const doomed = keys.filter(keep)
+      if (doomed.length > 0) {
+        const results = await client.pipeline(doomed.map((key) => ['unlink', key])).exec()
+        for (const [err, count] of results ?? []) {
+          if (err) throw err
+          deleted += Number(count)
+        }
+      }
+    } while (cursor !== '0')
+    return deleted
+  }
+
+  /** Records slots whose invalidations could not be applied. Throws if no master could record it. */
+  async function condemn(slots: ReadonlySet<number>): Promise<void> {
+    for (const slot of slots) condemned.add(slot)
+    const members = [...slots].map(String)
+    const recorded = await Promise.allSettled(masters().filter((m) => ![...slots].some((s) => m.slots.has(s)))
+      .map((m) => cluster.sadd(layout.condemnedKey(m.firstSlot), ...members)))
+    if (!recorded.some((r) => r.status === 'fulfilled')) {
+      throw new Error(`could not record ${slots.size} condemned slot(s) on any reachable master`)
+    }
+    log.warn({ slots: slots.size, code: 'CCP_STORE_UNAVAILABLE' }, 'invalidation could not reach some slots: their tenants bypass the cache until those slots are flushed')
+    await publishInvalidation({ kind: 'reset' }).catch(() => undefined)
+  }
+
+  async function loadCondemned(all: readonly Master[]): Promise<Set<number>> {
+    const out = new Set(condemned)
+    await Promise.all(all.map(async (m) => {
+      try {
+        for (const slot of await cluster.smembers(layout.condemnedKey(m.firstSlot))) out.add(Number(slot))
+      } catch { /* that master is down: the others hold the same list */ }
+    }))
+    return out
+  }
+
+  async function clearCondemned(all: readonly Master[], slots: readonly number[]): Promise<void> {
+    for (const slot of slots) condemned.delete(slot)
+    await Promise.allSettled(all.map((m) => cluster.srem(layout.condemnedKey(m.firstSlot), ...slots.map(String))))
+  }
+
+  /** Flushes one master: every tenant's `*` stamp there (of the given slots, or all). */
+  async function flushMaster(master: Master, slots: ReadonlySet<number> | undefined): Promise<number> {
+    return scanDelete(connected(master), layout.everythingPattern(), slots ? (key) => slots.has(keySlot(key)) : undefined)
+  }
+
+  async function advanceMaster(master: Master, ms: number, doomed: ReadonlySet<number>, all: readonly Master[]): Promise<boolean> {
+    if (down.has(master.id)) throw new Error(`master ${master.id} is down`)
+    const runId = await runIdOf(connected(master))
+    const current = await cluster.get(layout.watermarkKey(master.firstSlot))
+    const restarted = current !== null && !current.endsWith(`:${runId}`)
+    const mine = [...doomed].filter((slot) => master.slots.has(slot))
+    let flushed = false
+    if (restarted || mine.length > 0) {
+      const count = await flushMaster(master, restarted ? undefined : new Set(mine))
+      log.warn({ master: master.id, restarted, condemnedSlots: mine.length, stamps: count }, 'flushed a master\'s tenants before giving it a new watermark')
+      if (mine.length > 0) await clearCondemned(all, mine)
+      flushed = true
+    }
+    await cluster.advanceNodeWatermark(layout.watermarkKey(master.firstSlot), ms, runId)
+    watermarks.set(master.id, Math.max(ms, watermarks.get(master.id) ?? 0))
+    return flushed
+  }
+
+  async function guarded<T>(what: string, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run()
+    } catch (cause) {
+      throw new ProxyError('CCP_STORE_UNAVAILABLE', `redis cluster ${what} failed: ${(cause as Error).message}`, { cause })
+    }
+  }
+
+  return {
+    kind: 'redis-cluster',
+
+    read: (key, tags) => guarded('read', async (): Promise<StoreRead> => {
+      const tenant = keyTenant(key)
+      const owner = assertUp(tenant)
+      const values = await cluster.mgetBuffer(layout.entryKey(key), ...tags.map((tag) => layout.stampKey(tag, tenant)))
+      return {
+        entry: values[0] ?? null,
+        watermark: owner === undefined ? null : watermarks.get(owner) ?? null,
+        stamps: values.slice(1).map((v) => (v ? v.toString() : null)),
+      }
+    }),
+
+    acquireStamps: (tags) => guarded('acquireStamps', async () => (await acquire(tags)).stamps),
+
+    acquireStampsAndLock: (tags, lock) => guarded('acquireStamps', () => acquire(tags, lock)),
+
+    writeIfUnchanged: (write: StoreWrite) => guarded('write', async () => {
+      const tenant = keyTenant(write.key)
+      assertUp(tenant)
+      const keys = [layout.entryKey(write.key), ...write.tags.map((tag) => layout.stampKey(tag, tenant))]
+      return (await cluster.writeIfUnchanged(keys.length, ...keys, Math.max(1, Math.ceil(write.ttlMs)), write.value, ...write.stamps)) === 1
+    }),
+
+    invalidateTags: (tags) => guarded('invalidateTags', async () => {
+      if (tags.length === 0) return 0
+      const byTenant = new Map<string, string[]>()
+      const spanning: string[] = []
+      for (const tag of tags) {
+        const tenant = tagTenant(tag)
+        if (tenant === undefined) spanning.push(tag)
+        else byTenant.set(tenant, [...(byTenant.get(tenant) ?? []), layout.stampKey(tag, tenant)])
+      }
+      const unreached = new Set<number>()
+      const counts = await Promise.all([
+        ...[...byTenant].map(([tenant, keys]) => Promise.resolve().then(() => { assertUp(tenant); return cluster.del(...keys) }).catch(() => {
+          unreached.add(layout.tenantSlot(tenant))
+          return 0
+        })),
+        ...(spanning.length === 0 ? [] : masters().map(async (master) => {
+          try {
+            let count = 0
+            for (const tag of spanning) count += await scanDelete(connected(master), layout.stampPattern(escapeGlob(tag)))
+            return count
+          } catch {
+            for (const slot of master.slots) unreached.add(slot)
+            return 0
+          }
+        })),
+      ])
+      const deleted = counts.reduce((sum, n) => sum + n, 0)
+      if (unreached.size > 0) await condemn(unreached)
+      await publishInvalidation({ kind: 'tags', tags })
+      return deleted
+    }),
+
+    invalidateTagPattern: (glob) => guarded('invalidateTagPattern', async () => {
+      const all = masters()
+      const results = await Promise.allSettled(all.map(async (m) => scanDelete(connected(m), layout.stampPattern(glob))))
+      await publishInvalidation({ kind: 'reset' })
+      const failed = results.flatMap((r, i) => (r.status === 'rejected' ? [all[i]?.id ?? '?'] : []))
+      if (failed.length > 0) throw new Error(`masters ${failed.join(', ')} did not answer; purge again once they are back`)
+      return results.reduce((sum, r) => sum + (r.status === 'fulfilled' ? r.value : 0), 0)
+    }),
+
+    writeWatermark: (ms) => guarded('writeWatermark', async () => {
+      const all = masters()
+      const doomed = await loadCondemned(all)
+      const outcomes = await Promise.allSettled(all.map((master) => advanceMaster(master, ms, doomed, all)))
+      if (outcomes.some((o) => o.status === 'fulfilled' && o.value)) await publishInvalidation({ kind: 'reset' })
+      const failed = outcomes.flatMap((o, i) => (o.status === 'rejected' ? [all[i]?.id] : []))
+      // The in-process (L1) copies follow the slowest master: they cannot tell tenants apart.
+      if (failed.length > 0) throw new Error(`no new watermark for ${failed.join(', ')} (unreachable): their tenants bypass once it is older than the bound`)
+      await publishInvalidation({ kind: 'watermark', ms })
+    }),
+
+    readWatermark: () => guarded('readWatermark', async () => {
+      await pollWatermarks()
+      const all = masters()
+      if (all.length === 0) return null
+      let oldest = Infinity
+      for (const master of all) {
+        const value = watermarks.get(master.id)
+        if (value === null || value === undefined) return null
+        oldest = Math.min(oldest, value)
+      }
+      return oldest
+    }),
+
+    tryLock: (key, ttlMs) => guarded('tryLock', async () =>
+      (await cluster.set(layout.lockKey(key), lockToken, 'PX', Math.max(1, Math.ceil(ttlMs)), 'NX')) === 'OK'),
+
+    unlock: (key) => guarded('unlock', async () => { await cluster.releaseLock(layout.lockKey(key), lockToken) }),
+
+    announceFill: (key) => guarded('announceFill', () => channels.publish(fillChannel, key)),
+
+    onFill: (listener) => channels.subscribe(fillChannel, listener),
+
+    onInvalidation: (listener) => {
+      localListeners.add(listener)
+      const unsubscribe = channels.subscribe(invalidationChannel, (message) => listener(JSON.parse(message) as InvalidationEvent))
+      const unreset = channels.onReset(() => listener({ kind: 'reset' }))
+      return () => { localListeners.delete(listener); unsubscribe(); unreset() }
+    },
+
+    deleteEntry: (key) => guarded('deleteEntry', async () => { await cluster.del(layout.entryKey(key)) }),
+
+    ping: () => guarded('ping', async () => {
+      if (cluster.status !== 'ready') throw new Error(`cluster client is ${cluster.status}`)
+      await cluster.ping()
+    }),
+
+    close: async () => {
+      clearInterval(poller)
+      channels.close()
+      cluster.disconnect()
+    },
+  }
+}
+
+/** Fail fast, as with one Redis: no offline queue, no per-command retries, short timeouts. */
+function makeCluster(options: RedisClusterStoreOptions): ScriptedCluster {
+  const seeds = options.urls.map((text) => new URL(text))
+  const first = seeds[0] as URL
+  const clusterOptions: ClusterOptions = {
+    enableOfflineQueue: false,
+    enableAutoPipelining: true,
+    // Scripts with a variable key count start with the count: auto-pipelining would route them
+    // by that number instead of their first key (ioredis autoPipelining.js), so they go alone.
+    autoPipeliningIgnoredCommands: ['acquireStamps', 'writeIfUnchanged'],
+    enableReadyCheck: true,
+    retryDelayOnClusterDown: 100,
+    retryDelayOnFailover: 100,
+    maxRedirections: 16,
+    slotsRefreshTimeout: Math.max(1000, options.timeoutMs * 10),
+    slotsRefreshInterval: 5000,
+    clusterRetryStrategy: (attempt) => Math.min(100 * attempt, 2000),
+    redisOptions: {
+      username: first.username ? decodeURIComponent(first.username) : undefined,
+      password: first.password ? decodeURIComponent(first.password) : undefined,
+      tls: first.protocol === 'rediss:' ? {} : undefined,
+      maxRetriesPerRequest: 0,
+      commandTimeout: options.timeoutMs,
+      connectTimeout: Math.max(1000, options.timeoutMs * 10),
+    },
+  }
+  const cluster = new Cluster(seeds.map((url) => ({ host: url.hostname, port: Number(url.port || 6379) })), clusterOptions)
+  cluster.defineCommand('acquireStamps', { lua: ACQUIRE_STAMPS })
+  cluster.defineCommand('writeIfUnchanged', { lua: WRITE_IF_UNCHANGED })
+  cluster.defineCommand('advanceNodeWatermark', { numberOfKeys: 1, lua: ADVANCE_NODE_WATERMARK })
+  cluster.defineCommand('releaseLock', { numberOfKeys: 1, lua: RELEASE_LOCK })
+  return cluster as ScriptedCluster
+}
