@@ -74,3 +74,23 @@ t.test('YAML syntax errors and truncated files are reported with a line', async 
   t.match(problemsOf(good.slice(0, good.indexOf('routes:') + 20)).join('\n'), /cfg\.yaml/)
   t.match(problemsOf('').join(), /must be object|is required/)
 })
+
+t.test('store.redisCluster: a list or one comma-separated string; checked like store.redis', async (t) => {
+  const cluster = good.replace('redis: ${REDIS_URL}', 'redisCluster: ${REDIS_CLUSTER}')
+  const asString = loadConfigText(cluster, 'cfg.yaml', { ...env, REDIS_CLUSTER: 'redis://a:7001, redis://b:7002' })
+  t.ok(asString.ok && asString.config.store.kind === 'redis-cluster' && asString.config.store.urls.length === 2)
+  const asList = loadConfigText(good.replace('redis: ${REDIS_URL}', 'redisCluster: ["redis://a:7001", "redis://b:7002"]'), 'cfg.yaml', env)
+  t.ok(asList.ok && asList.config.store.kind === 'redis-cluster' && asList.config.store.urls[1] === 'redis://b:7002')
+  t.match(problemsOf(cluster, { ...env, REDIS_CLUSTER: 'redis://a:7001,http://b' }).join(), /store\.redisCluster\[1\]: "http:\/\/b" is not a redis:\/\/ or rediss:\/\/ URL/)
+  t.match(problemsOf(good.replace('redis: ${REDIS_URL}', 'redis: ${REDIS_URL}\n  redisCluster: redis://a:1')).join(), /store: set store\.redis .* or store\.redisCluster .*, not both/)
+  t.match(problemsOf(cluster.replace('keyPrefix: "helpdesk:"', 'keyPrefix: "{x}:"'), { ...env, REDIS_CLUSTER: 'redis://a:1' }).join(), /store\.keyPrefix: with store\.redisCluster the key prefix must not contain \{ or \}/)
+  const empty = loadConfigText(cluster, 'cfg.yaml', { ...env, REDIS_CLUSTER: '' })
+  t.ok(empty.ok && empty.config.store.kind === 'memory', 'empty means unset, as with store.redis')
+})
+
+t.test('with store.redisCluster a route tag names the tenant second (it is placed in the tenant\'s hash slot)', async (t) => {
+  const cluster = good.replace('redis: ${REDIS_URL}', 'redisCluster: redis://a:7001')
+  t.same(problemsOf(cluster), [], 'the contract routes are all name:{tenant}...')
+  t.match(problemsOf(cluster.replace('"people:{tenant}"', '"people:all:{tenant}"')).join(), /routes\[1\]\.tags\[0\]: with store\.redisCluster a route tag's second segment must be \{tenant\}/)
+  t.same(problemsOf(good.replace('"people:{tenant}"', '"people:all:{tenant}"')), [], 'one Redis takes any tag')
+})

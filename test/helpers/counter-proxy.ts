@@ -110,6 +110,8 @@ export interface ProxyProcessOptions {
   readonly redisUrl?: string
   readonly port?: number
   readonly logLevel?: string
+  /** Seed nodes for a config with `store.redisCluster: ${REDIS_CLUSTER}`. */
+  readonly redisCluster?: readonly string[]
 }
 
 export async function spawnProxyProcess(t: Test, options: ProxyProcessOptions): Promise<ProxyProcess> {
@@ -120,6 +122,7 @@ export async function spawnProxyProcess(t: Test, options: ProxyProcessOptions): 
     env: {
       ...process.env, UPSTREAM_URL: options.upstreamUrl, REDIS_URL: options.redisUrl ?? REDIS_URL, JWT_SECRET, ADMIN_TOKEN,
       DATABASE_URL: options.databaseUrl, PORT: String(port), ADMIN_PORT: String(adminPort), LOG_LEVEL: options.logLevel ?? 'info',
+      REDIS_CLUSTER: options.redisCluster?.join(',') ?? '',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
@@ -179,6 +182,6 @@ export async function spawnProxyProcess(t: Test, options: ProxyProcessOptions): 
 }
 
 /** Child-process config for the counter world (admin port on, ports from the environment). */
-export async function writeCounterProcessConfig(db: CounterDatabase, options: InvalidationOptions & { keyPrefix: string; upstreamTimeout?: string }): Promise<string> {
+export async function writeCounterProcessConfig(db: CounterDatabase, options: InvalidationOptions & { keyPrefix: string; upstreamTimeout?: string; redisCluster?: boolean }): Promise<string> {
   return writeConfigFile(counterConfigText(db, { ...options, admin: true }))
 }

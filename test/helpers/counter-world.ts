@@ -155,7 +155,7 @@ export function counterInvalidationYaml(db: Pick<CounterDatabase, 'slot' | 'publ
  * The whole config of a counter proxy. Ports, URLs and secrets come from the environment so
  * that one file serves several processes (two replicas, or a restarted one).
  */
-export function counterConfigText(db: Pick<CounterDatabase, 'slot' | 'publication'>, options: InvalidationOptions & { keyPrefix: string; admin?: boolean; upstreamTimeout?: string; storeTimeout?: string }): string {
+export function counterConfigText(db: Pick<CounterDatabase, 'slot' | 'publication'>, options: InvalidationOptions & { keyPrefix: string; admin?: boolean; upstreamTimeout?: string; storeTimeout?: string; redisCluster?: boolean }): string {
   const admin = options.admin ? 'admin:\n  host: 127.0.0.1\n  port: ${ADMIN_PORT}\n  token: ${ADMIN_TOKEN}\n' : ''
   return `upstream: \${UPSTREAM_URL}
 upstreamTimeout: ${options.upstreamTimeout ?? '5s'}
@@ -163,7 +163,7 @@ listen:
   host: 127.0.0.1
   port: \${PORT:-0}
 store:
-  redis: \${REDIS_URL}
+  ${options.redisCluster ? 'redisCluster: ${REDIS_CLUSTER}' : 'redis: ${REDIS_URL}'}
   keyPrefix: "${options.keyPrefix}"
   timeout: ${options.storeTimeout ?? '200ms'}
 identity:

@@ -1,6 +1,7 @@
 import type { Test } from 'tap'
 import type { ReplicationListener } from '../../src/invalidation/replication-listener.js'
 import { makeRedisStore } from '../../src/store/redis-store.js'
+import { makeRedisClusterStore } from '../../src/store/redis-cluster-store.js'
 import type { CacheStore } from '../../src/store/store.js'
 import { REDIS_URL } from './env.js'
 import { testLog } from './replication.js'
@@ -70,4 +71,40 @@ export function trackAppliedWrites(listener: ReplicationListener): Set<string> {
     if (applied.tables.includes('public.write_log')) lsns.add(applied.lsn)
   })
   return lsns
+}
+
+/**
+ * The ledger on a Redis Cluster, where an invalidation that cannot reach a slot is applied by
+ * flushing the slot's tenants instead (their `*` stamp): a write counts as applied when its
+ * own stamp is gone or the `*` stamp created beside it is.
+ */
+export async function makeClusterStampLedger(t: Test, keyPrefix: string, urls: readonly string[]): Promise<StampLedger> {
+  const store = makeRedisClusterStore({ urls, keyPrefix, timeoutMs: 1000, stampTtlMs: 3_600_000, log: testLog() })
+  t.teardown(() => store.close())
+  const deadline = Date.now() + 10_000
+  for (;;) {
+    try { await store.ping(); break } catch (err) {
+      if (Date.now() > deadline) throw err
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+  }
+  const tags = (id: number) => [writeTag(id), '*']
+  return {
+    store,
+    async acquire(id) {
+      try {
+        await store.acquireStamps(tags(id))
+        return true
+      } catch {
+        return false
+      }
+    },
+    async reacquire(ids) {
+      await Promise.all(ids.map((id) => store.acquireStamps(tags(id))))
+    },
+    async unapplied(ids) {
+      const reads = await Promise.all(ids.map((id) => store.read(`${id}:ledger`, tags(id))))
+      return ids.filter((_, i) => reads[i]?.stamps.every((stamp) => stamp !== null))
+    },
+  }
 }
