@@ -3,6 +3,7 @@ import type { ActiveConfig } from '../config/active-config.js'
 import { decideRecv } from '../request/recv.js'
 import { makeCacheKey, makeEntryTags } from '../request/key.js'
 import { REASONS } from '../request/reasons.js'
+import { entryKeyName } from '../store/make-store.js'
 
 export interface ExplainInput { readonly method: string; readonly url: string; readonly host: string; readonly authorization: string | undefined }
 
@@ -10,7 +11,7 @@ export interface ExplainInput { readonly method: string; readonly url: string; r
  * What the proxy would do with a request, computed by the same recv/key functions the
  * request path uses (no second implementation that could drift). Reads nothing from the store.
  */
-export function explainRequest(active: ActiveConfig, input: ExplainInput, keyPrefix: string) {
+export function explainRequest(active: ActiveConfig, input: ExplainInput) {
   const headers: Record<string, string> = { host: input.host }
   if (input.authorization) headers.authorization = input.authorization
   const fake = { method: input.method.toUpperCase(), url: input.url, headers, headersDistinct: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, [v]])) }
@@ -25,7 +26,7 @@ export function explainRequest(active: ActiveConfig, input: ExplainInput, keyPre
     scope: recv.route.scope,
     ttlSeconds: recv.route.ttlMs / 1000,
     canonicalQuery: recv.query,
-    key: `${keyPrefix}e:${key}`,
+    key: entryKeyName(active.config.store, key),
     tags: makeEntryTags(recv.route, recv.identity, recv.params),
   }
 }

@@ -2,6 +2,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { parse, parseAllDocuments } from 'yaml'
+import { loadConfigText } from '../../src/config/load-config.js'
 
 /**
  * docker-compose.yml and deploy/kubernetes cannot run here (no Docker engine, no cluster), so
@@ -130,4 +131,25 @@ t.test('kubernetes: the Service exposes the proxy port only', async (t) => {
   t.notOk(ports.some((p) => p['port'] === 9091 || p['targetPort'] === 9091 || p['targetPort'] === 'admin'), 'no admin port')
   const podLabels = ofKind(docs, 'Deployment')[0]?.['spec'].template.metadata.labels
   t.match(podLabels, service?.['spec'].selector, 'the selector matches the pods')
+})
+
+t.test('deploy/compose/redis-cluster.yml: three cluster nodes without full coverage, and the proxy pointed at them', async (t) => {
+  const base = readYaml(join(ROOT, 'docker-compose.yml'))['services'] as Doc
+  const override = readYaml(join(ROOT, 'deploy', 'compose', 'redis-cluster.yml'))['services'] as Doc
+  const nodes = Object.keys(override).filter((name) => name.startsWith('redis-node-'))
+  t.equal(nodes.length, 3)
+  for (const name of nodes) {
+    const command = override[name].command as string[]
+    t.equal(command[command.indexOf('--cluster-require-full-coverage') + 1], 'no', `${name}: the other slots keep answering while a master is down`)
+    t.equal(command[command.indexOf('--cluster-enabled') + 1], 'yes')
+  }
+  for (const service of ['proxy', 'proxy-setup']) {
+    t.ok(base[service], `${service} exists in docker-compose.yml`)
+    const env = { ...base[service].environment, ...override[service].environment } as Record<string, string>
+    t.equal(env['REDIS_URL'], '', `${service}: one Redis off`)
+    t.equal(env['REDIS_CLUSTER']?.split(',').length, 3, `${service}: the three seed nodes`)
+    const loaded = loadConfigText(CONFIG_TEXT, 'helpdesk.yaml', env)
+    t.ok(loaded.ok && loaded.config.store.kind === 'redis-cluster', `${service}: config/helpdesk.yaml selects the cluster store with that environment`)
+    t.match(override[service].depends_on, { 'redis-cluster-create': { condition: 'service_completed_successfully' } })
+  }
 })
