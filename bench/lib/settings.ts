@@ -45,7 +45,11 @@ export function readSettings(argv: readonly string[], env: NodeJS.ProcessEnv): B
     mixSec: number('BENCH_MIX_SECONDS', 60),
     mixWarmupSec: number('BENCH_MIX_WARMUP', 10),
     latencySec: number('BENCH_LATENCY_SECONDS', 15),
-    commitRates: [100, 1000],
+    commitRates: (env['BENCH_COMMIT_RATES'] ?? '100,1000').split(',').map((rate) => {
+      const value = Number(rate)
+      if (!Number.isFinite(value) || value <= 0) throw new Error('BENCH_COMMIT_RATES must be a comma-separated list of positive numbers')
+      return value
+    }),
     scaleSizes: [10_000, number('BENCH_SCALE_LARGE', 1_000_000)],
     memoryEntries: number('BENCH_MEMORY_ENTRIES', 100_000),
     serverCpu: env['BENCH_SERVER_CPU'] ?? '1',
