@@ -55,3 +55,5 @@ export function makeRedisChannels(connections: ChannelConnections, log: Logger) 
     },
   }
 }
+
+export type RedisChannels = ReturnType<typeof makeRedisChannels>

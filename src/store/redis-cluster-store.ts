@@ -4,8 +4,11 @@ import { ProxyError } from '../errors.js'
 import type { CacheStore, InvalidationEvent, StoreRead, StoreWrite } from './store.js'
 import { ACQUIRE_STAMPS, ADVANCE_NODE_WATERMARK, RELEASE_LOCK, WRITE_IF_UNCHANGED } from './redis-scripts.js'
 import { makeRedisChannels } from './redis-channels.js'
+import { makeInvalidationFeed } from './invalidation-feed.js'
 import { escapeGlob, keySlot, keyTenant, makeClusterLayout, tagTenant, tenantOfTags } from './cluster-layout.js'
 import { makeStamp } from './stamp.js'
+
+const SLOTS_REFRESH_MS = 5000
 
 export interface RedisClusterStoreOptions {
   /** Seed nodes; the client discovers the rest. */
@@ -59,8 +62,10 @@ interface Master {
 export function makeRedisClusterStore(options: RedisClusterStoreOptions): CacheStore {
   const cluster = makeCluster(options)
   const layout = makeClusterLayout(options.keyPrefix)
-  /** Masters whose last background check failed (see assertUp). */
+  /** Masters whose last two background checks failed (see assertUp). */
   const down = new Set<string>()
+  /** Consecutive failed checks per master: one alone may be a connection still opening. */
+  const failedChecks = new Map<string, number>()
   const { stampTtlMs, log } = options
   const lockToken = makeStamp()
   const channels = makeRedisChannels({
@@ -75,18 +80,14 @@ export function makeRedisClusterStore(options: RedisClusterStoreOptions): CacheS
     openSubscriber: () => cluster.duplicate(undefined, { enableOfflineQueue: true, enableAutoPipelining: false }),
   }, log)
   const fillChannel = `${options.keyPrefix}fill`
-  const invalidationChannel = `${options.keyPrefix}invalidation`
-  const localListeners = new Set<(event: InvalidationEvent) => void>()
   /** Master id -> its watermark (null: unknown, or written to another run of that master). */
   const watermarks = new Map<string, number | null>()
   /** Slots whose invalidations could not be applied (also kept on every reachable master). */
   const condemned = new Set<number>()
   let lastErrorLog = 0
 
-  const publishInvalidation = (event: InvalidationEvent) => {
-    for (const listener of localListeners) listener(event)
-    return channels.publish(invalidationChannel, JSON.stringify(event))
-  }
+  const feed = makeInvalidationFeed(channels, `${options.keyPrefix}invalidation`)
+  const publishInvalidation = (event: InvalidationEvent) => feed.publish(event)
 
   cluster.on('error', (err: Error) => {
     const now = Date.now()
@@ -146,16 +147,24 @@ export function makeRedisClusterStore(options: RedisClusterStoreOptions): CacheS
     await Promise.all(masters().map(async (master) => {
       try {
         watermarks.set(master.id, await readNodeWatermark(master))
+        failedChecks.delete(master.id)
         down.delete(master.id)
       } catch {
         // Unreachable: keep the last value (it ages past the bound on its own), and fail its requests fast.
-        down.add(master.id)
+        const failures = (failedChecks.get(master.id) ?? 0) + 1
+        failedChecks.set(master.id, failures)
+        if (failures >= 2) down.add(master.id)
       }
     }))
   }
   const poller = setInterval(() => { void pollWatermarks() }, options.watermarkPollMs ?? 200)
   poller.unref()
-  cluster.on('ready', () => { void pollWatermarks() })
+  // A promoted replica is found through MOVED replies as well; this catches quiet slots.
+  const slotRefresher = setInterval(() => { cluster.refreshSlotsCache() }, SLOTS_REFRESH_MS)
+  slotRefresher.unref()
+  /** Node connections open lazily; a burst right after start would meet them half-open. */
+  const warmUp = () => Promise.allSettled(cluster.nodes('master').filter((node) => node.status === 'wait').map((node) => node.connect()))
+  cluster.on('ready', () => { void warmUp().then(pollWatermarks) })
 
   async function acquire(tags: readonly string[], lock?: { key: string; ttlMs: number }) {
     const tenant = lock ? keyTenant(lock.key) : tenantOfTags(tags)
@@ -343,22 +352,19 @@ export function makeRedisClusterStore(options: RedisClusterStoreOptions): CacheS
 
     onFill: (listener) => channels.subscribe(fillChannel, listener),
 
-    onInvalidation: (listener) => {
-      localListeners.add(listener)
-      const unsubscribe = channels.subscribe(invalidationChannel, (message) => listener(JSON.parse(message) as InvalidationEvent))
-      const unreset = channels.onReset(() => listener({ kind: 'reset' }))
-      return () => { localListeners.delete(listener); unsubscribe(); unreset() }
-    },
+    onInvalidation: (listener) => feed.subscribe(listener),
 
     deleteEntry: (key) => guarded('deleteEntry', async () => { await cluster.del(layout.entryKey(key)) }),
 
     ping: () => guarded('ping', async () => {
       if (cluster.status !== 'ready') throw new Error(`cluster client is ${cluster.status}`)
+      await warmUp()
       await cluster.ping()
     }),
 
     close: async () => {
       clearInterval(poller)
+      clearInterval(slotRefresher)
       channels.close()
       cluster.disconnect()
     },
@@ -376,11 +382,15 @@ function makeCluster(options: RedisClusterStoreOptions): ScriptedCluster {
     // by that number instead of their first key (ioredis autoPipelining.js), so they go alone.
     autoPipeliningIgnoredCommands: ['acquireStamps', 'writeIfUnchanged'],
     enableReadyCheck: true,
-    retryDelayOnClusterDown: 100,
-    retryDelayOnFailover: 100,
+    // No waiting inside the client: a command for a slot whose master is gone fails at once
+    // (with delays, auto-pipelined commands were seen to take over a second, past commandTimeout).
+    retryDelayOnClusterDown: 0,
+    retryDelayOnFailover: 0,
+    retryDelayOnTryAgain: 0,
     maxRedirections: 16,
     slotsRefreshTimeout: Math.max(1000, options.timeoutMs * 10),
-    slotsRefreshInterval: 5000,
+    // Not slotsRefreshInterval: a refresh in flight at disconnect() re-arms that timer forever
+    // (ioredis 5.11), so the store refreshes on a timer of its own.
     clusterRetryStrategy: (attempt) => Math.min(100 * attempt, 2000),
     redisOptions: {
       username: first.username ? decodeURIComponent(first.username) : undefined,

@@ -4,6 +4,7 @@ import { ProxyError } from '../errors.js'
 import type { CacheStore, InvalidationEvent, StoreRead, StoreWrite } from './store.js'
 import { ACQUIRE_STAMPS, ADVANCE_WATERMARK, RELEASE_LOCK, WRITE_IF_UNCHANGED } from './redis-scripts.js'
 import { makeRedisChannels } from './redis-channels.js'
+import { makeInvalidationFeed } from './invalidation-feed.js'
 import { EVERYTHING_TAG } from '../tags/tag-template.js'
 import { makeStamp } from './stamp.js'
 
@@ -58,17 +59,9 @@ export function makeRedisStore(options: RedisStoreOptions): CacheStore {
     openSubscriber: () => client.duplicate({ enableOfflineQueue: true, commandTimeout: undefined, enableAutoPipelining: false }),
   }, options.log)
   const fillChannel = `${keyPrefix}fill`
-  const invalidationChannel = `${keyPrefix}invalidation`
-  const localListeners = new Set<(event: InvalidationEvent) => void>()
-  /**
-   * Published after the change is confirmed, on the same connection, so subscribers see them
-   * in order. This process's own listeners hear it at once as well (the echo is harmless), so
-   * a purge that returned has already emptied this process's L1.
-   */
-  const publishInvalidation = (event: InvalidationEvent) => {
-    for (const listener of localListeners) listener(event)
-    return channels.publish(invalidationChannel, JSON.stringify(event))
-  }
+  /** Published after the change is confirmed, on the same connection, so subscribers see them in order. */
+  const feed = makeInvalidationFeed(channels, `${keyPrefix}invalidation`)
+  const publishInvalidation = (event: InvalidationEvent) => feed.publish(event)
   let lastErrorLog = 0
   /** The run_id of the Redis process this connection talks to; unknown until read after each (re)connect. */
   let runId: string | undefined
@@ -174,12 +167,7 @@ export function makeRedisStore(options: RedisStoreOptions): CacheStore {
 
     onFill: (listener) => channels.subscribe(fillChannel, listener),
 
-    onInvalidation: (listener) => {
-      localListeners.add(listener)
-      const unsubscribe = channels.subscribe(invalidationChannel, (message) => listener(JSON.parse(message) as InvalidationEvent))
-      const unreset = channels.onReset(() => listener({ kind: 'reset' }))
-      return () => { localListeners.delete(listener); unsubscribe(); unreset() }
-    },
+    onInvalidation: (listener) => feed.subscribe(listener),
 
     deleteEntry: (key) => guarded('deleteEntry', async () => { await client.del(entryKey(key)) }),
 
