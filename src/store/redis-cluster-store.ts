@@ -83,7 +83,7 @@ export function makeRedisClusterStore(options: RedisClusterStoreOptions): CacheS
   /** Master id -> its watermark (null: unknown, or written to another run of that master). */
   const watermarks = new Map<string, number | null>()
   /** Slots whose invalidations could not be applied (also kept on every reachable master). */
-  const condemned = new Set<number>()
+  const condemned = new Set<string>()
   let lastErrorLog = 0
 
   const feed = makeInvalidationFeed(channels, `${options.keyPrefix}invalidation`)
@@ -194,10 +194,14 @@ export function makeRedisClusterStore(options: RedisClusterStoreOptions): CacheS
     return deleted
   }
 
-  /** Records slots whose invalidations could not be applied. Throws if no master could record it. */
+  /**
+   * Records slots whose invalidations could not be applied. Throws if no master could record
+   * it. A record is `<slot>:<nonce>`, and a flush removes exactly the records it read, so one
+   * added meanwhile (by a purge in another process) survives until the next flush.
+   */
   async function condemn(slots: ReadonlySet<number>): Promise<void> {
-    for (const slot of slots) condemned.add(slot)
-    const members = [...slots].map(String)
+    const members = [...slots].map((slot) => `${slot}:${makeStamp()}`)
+    for (const member of members) condemned.add(member)
     const recorded = await Promise.allSettled(masters().filter((m) => ![...slots].some((s) => m.slots.has(s)))
       .map((m) => cluster.sadd(layout.condemnedKey(m.firstSlot), ...members)))
     if (!recorded.some((r) => r.status === 'fulfilled')) {
@@ -207,36 +211,39 @@ export function makeRedisClusterStore(options: RedisClusterStoreOptions): CacheS
     await publishInvalidation({ kind: 'reset' }).catch(() => undefined)
   }
 
-  async function loadCondemned(all: readonly Master[]): Promise<Set<number>> {
+  async function loadCondemned(all: readonly Master[]): Promise<Set<string>> {
     const out = new Set(condemned)
     await Promise.all(all.map(async (m) => {
       try {
-        for (const slot of await cluster.smembers(layout.condemnedKey(m.firstSlot))) out.add(Number(slot))
-      } catch { /* that master is down: the others hold the same list */ }
+        for (const member of await cluster.smembers(layout.condemnedKey(m.firstSlot))) out.add(member)
+      } catch { /* that master is down: the others hold the same records */ }
     }))
     return out
   }
 
-  async function clearCondemned(all: readonly Master[], slots: readonly number[]): Promise<void> {
-    for (const slot of slots) condemned.delete(slot)
-    await Promise.allSettled(all.map((m) => cluster.srem(layout.condemnedKey(m.firstSlot), ...slots.map(String))))
+  async function clearCondemned(all: readonly Master[], members: readonly string[]): Promise<void> {
+    for (const member of members) condemned.delete(member)
+    await Promise.allSettled(all.map((m) => cluster.srem(layout.condemnedKey(m.firstSlot), ...members)))
   }
+
+  const slotOfRecord = (member: string) => Number(member.slice(0, member.indexOf(':')))
 
   /** Flushes one master: every tenant's `*` stamp there (of the given slots, or all). */
   async function flushMaster(master: Master, slots: ReadonlySet<number> | undefined): Promise<number> {
     return scanDelete(connected(master), layout.everythingPattern(), slots ? (key) => slots.has(keySlot(key)) : undefined)
   }
 
-  async function advanceMaster(master: Master, ms: number, doomed: ReadonlySet<number>, all: readonly Master[]): Promise<boolean> {
+  async function advanceMaster(master: Master, ms: number, doomed: ReadonlySet<string>, all: readonly Master[]): Promise<boolean> {
     if (down.has(master.id)) throw new Error(`master ${master.id} is down`)
     const runId = await runIdOf(connected(master))
     const current = await cluster.get(layout.watermarkKey(master.firstSlot))
     const restarted = current !== null && !current.endsWith(`:${runId}`)
-    const mine = [...doomed].filter((slot) => master.slots.has(slot))
+    const mine = [...doomed].filter((member) => master.slots.has(slotOfRecord(member)))
     let flushed = false
     if (restarted || mine.length > 0) {
-      const count = await flushMaster(master, restarted ? undefined : new Set(mine))
-      log.warn({ master: master.id, restarted, condemnedSlots: mine.length, stamps: count }, 'flushed a master\'s tenants before giving it a new watermark')
+      const slots = new Set(mine.map(slotOfRecord))
+      const count = await flushMaster(master, restarted ? undefined : slots)
+      log.warn({ master: master.id, restarted, condemnedSlots: slots.size, stamps: count }, 'flushed a master\'s tenants before giving it a new watermark')
       if (mine.length > 0) await clearCondemned(all, mine)
       flushed = true
     }
