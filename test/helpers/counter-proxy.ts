@@ -9,6 +9,7 @@ import { startProxy, type RunningProxy } from '../../src/server.js'
 import { ADMIN_TOKEN } from './admin.js'
 import { counterConfigText, writeConfigFile, type CounterDatabase, type CounterOrigin, type InvalidationOptions } from './counter-world.js'
 import { REDIS_URL, uniquePrefix } from './env.js'
+import { deleteKeysUnder as deleteKeysUnderPrefix } from './replication.js'
 import { freePort } from './redis-server.js'
 import { JWT_SECRET } from './tokens.js'
 
@@ -60,20 +61,8 @@ export function ownKeyPrefix(t: Test, label: string, redisUrl = REDIS_URL): stri
 }
 
 /** SCAN under a prefix of our own (never KEYS on a shared Redis, never FLUSHALL). */
-export async function deleteKeysUnder(redisUrl: string, prefix: string): Promise<void> {
-  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null })
-  redis.on('error', () => {})
-  try {
-    await redis.connect()
-    let cursor = '0'
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix.replace(/[*?[\]\\]/g, '\\$&')}*`, 'COUNT', 1000)
-      cursor = next
-      if (keys.length > 0) await redis.unlink(...keys)
-    } while (cursor !== '0')
-  } catch { /* that Redis may be stopped by the test */ } finally {
-    redis.disconnect()
-  }
+export function deleteKeysUnder(redisUrl: string, prefix: string): Promise<void> {
+  return deleteKeysUnderPrefix(prefix, redisUrl)
 }
 
 /** What the admin port's /status says about replication. */

@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import pg from 'pg'
 import type { Test } from 'tap'
 import { DATABASE_URL } from './env.js'
-import { uniqueName } from './replication.js'
+import { dropDatabaseAndSlots, uniqueName } from './replication.js'
 
 /**
  * A small world for the fault and history tests: per tenant one `counters` row whose
@@ -54,7 +54,7 @@ export async function createCounterDatabase(t: Test, label: string, options: Cou
   pool.on('error', () => {}) // idle connections die on purpose in the fault tests
   t.teardown(async () => {
     await pool.end().catch(() => {})
-    await dropDatabaseAndSlots(name, serverUrl)
+    await dropDatabase(name, serverUrl)
   })
   const tenants = Array.from({ length: options.tenants ?? 6 }, (_, i) => i + 1)
   await pool.query(`
@@ -103,21 +103,8 @@ export async function withAdmin<T>(run: (admin: pg.Client) => Promise<T>, server
   }
 }
 
-async function dropDatabaseAndSlots(name: string, serverUrl: string): Promise<void> {
-  await withAdmin(async (admin) => {
-    const deadline = Date.now() + 15_000
-    for (;;) {
-      await admin.query('SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE database = $1 AND active_pid IS NOT NULL', [name])
-      try {
-        await admin.query('SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = $1', [name])
-        break
-      } catch (err) {
-        if (Date.now() > deadline) throw err
-        await new Promise((resolve) => setTimeout(resolve, 50))
-      }
-    }
-    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
-  }, serverUrl)
+function dropDatabase(name: string, serverUrl: string): Promise<void> {
+  return withAdmin((admin) => dropDatabaseAndSlots(admin, name), serverUrl)
 }
 
 export const COUNTER_PATH = '/api/counter/'

@@ -48,7 +48,7 @@ export async function createTestDatabase(t: Test, label: string): Promise<TestDa
 }
 
 /** Slots outlive their database's connections and block DROP DATABASE: end their walsenders first. */
-async function dropDatabaseAndSlots(admin: pg.Client, name: string): Promise<void> {
+export async function dropDatabaseAndSlots(admin: pg.Client, name: string): Promise<void> {
   const deadline = Date.now() + 10_000
   for (;;) {
     await admin.query('SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE database = $1 AND active_pid IS NOT NULL', [name])
@@ -105,16 +105,19 @@ export async function makeTestStore(t: Test, label: string): Promise<CacheStore>
   return store
 }
 
-async function deleteKeysUnder(prefix: string): Promise<void> {
-  const redis = new Redis(REDIS_URL)
+/** SCAN under a prefix of our own (never KEYS on a shared Redis, never FLUSHALL). */
+export async function deleteKeysUnder(prefix: string, redisUrl = REDIS_URL): Promise<void> {
+  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null })
+  redis.on('error', () => {})
   try {
+    await redis.connect()
     let cursor = '0'
     do {
       const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix.replace(/[*?[\]\\]/g, '\\$&')}*`, 'COUNT', 1000)
       cursor = next
       if (keys.length > 0) await redis.unlink(...keys)
     } while (cursor !== '0')
-  } finally {
+  } catch { /* that Redis may be stopped by the test */ } finally {
     redis.disconnect()
   }
 }
