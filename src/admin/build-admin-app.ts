@@ -54,7 +54,12 @@ export async function buildAdminApp(deps: AdminDeps): Promise<FastifyInstance> {
     await refreshGauges(deps)
     return reply.header('content-type', deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics())
   })
-  app.get('/status', async () => ({ replication: deps.replication?.() ?? null, watermark: await deps.store.readWatermark().catch(() => null), now: deps.clock.now() }))
+  app.get('/status', async () => ({
+    replication: deps.replication?.() ?? null,
+    watermark: await deps.store.readWatermark().catch(() => null),
+    store: await deps.store.describe().catch((err: Error) => ({ error: err.message })),
+    now: deps.clock.now(),
+  }))
   app.post('/purge', async (request, reply) => handlePurge(deps, request.body, reply))
   app.get('/config', async () => redactConfig(deps.holder.current().config))
   app.post('/config/validate', async (request) => {

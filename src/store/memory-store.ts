@@ -111,6 +111,7 @@ export function makeMemoryStore(options: MemoryStoreOptions): CacheStore {
       return () => fillListeners.delete(listener)
     },
     deleteEntry: async (key) => removeEntry(key),
+    describe: async () => ({ kind: 'memory' }),
     ping: async () => {},
     close: async () => { entries.clear(); stamps.clear(); locks.clear(); fillListeners.clear(); invalidationListeners.clear(); bytes = 0 },
   }

@@ -363,6 +363,16 @@ export function makeRedisClusterStore(options: RedisClusterStoreOptions): CacheS
 
     deleteEntry: (key) => guarded('deleteEntry', async () => { await cluster.del(layout.entryKey(key)) }),
 
+    describe: async () => {
+      const all = masters()
+      const records = await loadCondemned(all)
+      return {
+        kind: 'redis-cluster',
+        masters: all.map((m) => ({ id: m.id, slots: m.slots.size, up: m.client !== undefined && !down.has(m.id), watermark: watermarks.get(m.id) ?? null })),
+        condemnedSlots: [...new Set([...records].map(slotOfRecord))].sort((a, b) => a - b),
+      }
+    },
+
     ping: () => guarded('ping', async () => {
       if (cluster.status !== 'ready') throw new Error(`cluster client is ${cluster.status}`)
       await warmUp()

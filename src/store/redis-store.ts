@@ -171,6 +171,8 @@ export function makeRedisStore(options: RedisStoreOptions): CacheStore {
 
     deleteEntry: (key) => guarded('deleteEntry', async () => { await client.del(entryKey(key)) }),
 
+    describe: async () => ({ kind: 'redis' }),
+
     ping: () => guarded('ping', async () => { await client.ping() }),
 
     close: async () => {

@@ -62,8 +62,19 @@ export interface CacheStore {
   deleteEntry(key: string): Promise<void>
 
   ping(): Promise<void>
+  /** What on-call needs to see of the store (admin `/status`). */
+  describe(): Promise<StoreStatus>
   close(): Promise<void>
 }
+
+export type StoreStatus =
+  | { readonly kind: 'memory' | 'redis' }
+  | {
+    readonly kind: 'redis-cluster'
+    readonly masters: readonly { readonly id: string; readonly slots: number; readonly up: boolean; readonly watermark: number | null }[]
+    /** Slots whose invalidations could not be applied, waiting for their master to be flushed. */
+    readonly condemnedSlots: readonly number[]
+  }
 
 export interface StoreRead {
   readonly entry: Buffer | null

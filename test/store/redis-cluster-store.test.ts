@@ -156,6 +156,9 @@ t.test('a paused master (same run, same data): the unapplied slot is flushed bef
   try {
     await waitFor(async () => (await leader.read(keyOf(onVictim[0] as string), []).then(() => false, () => true)), { timeoutMs: 10_000, what: 'the paused master to be seen as down' })
     await leader.invalidateTags([`tickets:${onVictim[0]}:7`])
+    const status = await leader.describe()
+    t.match(status, { kind: 'redis-cluster', condemnedSlots: [calculateSlot(`{t:${onVictim[0]}}`)] }, '/status shows the condemned slot')
+    t.same(status.kind === 'redis-cluster' && status.masters.filter((m) => !m.up).map((m) => m.id), [`127.0.0.1:${victim.port}`], 'and which master is down')
   } finally {
     process.kill(pid, 'SIGCONT')
   }
