@@ -18,6 +18,7 @@ export function renderMarkdown(report: BenchReport): string {
     section('5. Memory', results.memory, memoryTable),
     section('Hit path profile', results.profile, profileTables),
     section('Soak', results.soak, soakTables),
+    section('Capacity (docs/scaling.md)', results.capacity, capacityTables),
   ].join('\n\n') + '\n'
 }
 
@@ -110,5 +111,23 @@ function soakTables(s: NonNullable<Exclude<BenchResults['soak'], Failed>>): stri
       `stale reads beyond the bound: ${s.mix.staleReads.staleBeyondBound} of ${s.mix.staleReads.readsChecked} checked.`,
     table(['t (s)', 'RSS MiB', 'event-loop p99 ms', 'open fds', 'proxy Redis keys', 'Redis used MiB'],
       s.samples.map((x) => [x.atSec, x.rssMiB, x.eventLoopP99Ms, x.openFds, x.redisKeys, x.redisUsedMiB])),
+  ]
+}
+
+function capacityTables(c: NonNullable<Exclude<BenchResults['capacity'], Failed>>): string[] {
+  const s = c.settings
+  const stores = [c.redis, ...('error' in c.cluster ? [] : [c.cluster])]
+  const perOp = table(['store', 'op', 'ops', 'ops/s (one client)', 'p50 / p99 ms', 'Redis CPU µs/op', '1 core ⇒ ops/s', 'commandstats µs/op', 'client CPU µs/op', 'share per node', 'effective'],
+    stores.flatMap((st) => st.phases.map((p) => [st.store, p.op, p.ops, p.opsPerSec, `${p.latencyMs.p50} / ${p.latencyMs.p99}`, p.redisCpuUsPerOp, p.impliedOpsPerRedisCore,
+      p.commandUsPerOp, p.clientCpuUsPerOp, p.byNode.map((n) => n.shareOfCommands.toFixed(2)).join(' / '), p.effective])))
+  const growth = table(['store', 'entries', 'tenants × users', 'entry keys', 'stamp keys (model)', 'lock keys', 'entry value B', 'MEMORY USAGE entry / user stamp B', 'used_memory per entry B', 'keys per node'],
+    stores.map((st) => { const g = st.growth; return [st.store, g.entries, `${g.tenants} × ${g.users / g.tenants}`, g.entryKeys, `${g.stampKeys} (${g.stampKeysPredicted})`, g.lockKeys,
+      g.entryValueBytes, `${g.memoryUsagePerEntryKey} / ${g.memoryUsagePerUserStampKey}`, g.usedMemoryPerEntry, Object.values(g.keysByNode).join(' / ')] }))
+  return [
+    `${s.tenants} tenants × ${s.usersPerTenant} users × ${s.variantsPerUser} variants, ${s.valueBytes}-byte bodies, concurrency ${s.concurrency}, ${s.seconds} s per timed phase. ` +
+      `Load average ${c.loadAverage.before.join(' / ')} before, ${c.loadAverage.after.join(' / ')} after. Redis CPU is INFO cpu with each node's idle rate subtracted.`,
+    perOp,
+    growth,
+    'error' in c.cluster ? `Cluster part FAILED: ${c.cluster.error}` : `Cluster: one client's background watermark poll costs the masters ${c.cluster.watermarkPollCpuMsPerSec} ms of CPU per second.`,
   ]
 }

@@ -7,6 +7,7 @@ import { runMemory, type MemoryResult } from './memory.js'
 import { runRealisticMix, type MixResult } from './realistic-mix.js'
 import { runThroughput, type ThroughputResult } from './throughput.js'
 import { runSoak, type SoakResult } from './soak.js'
+import { runCapacity, type CapacityResult } from './capacity.js'
 
 export interface Failed { readonly error: string }
 
@@ -18,6 +19,7 @@ export interface BenchResults {
   memory?: MemoryResult | Failed
   profile?: ProfileResult | Failed
   soak?: SoakResult | Failed
+  capacity?: CapacityResult | Failed
 }
 
 export function succeeded<T extends object>(result: T | Failed | undefined): T | undefined {
@@ -38,6 +40,7 @@ const RUNNERS: readonly (readonly [ScenarioName, Runner])[] = [
   ['latency', (ctx) => runInvalidationLatency(ctx)],
   ['scaling', (ctx) => runInvalidationScaling(ctx)],
   ['memory', (ctx) => runMemory(ctx)],
+  ['capacity', (ctx) => runCapacity(ctx)],
   ['soak', (ctx) => runSoak(ctx)],
 ]
 
