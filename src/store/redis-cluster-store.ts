@@ -9,6 +9,7 @@ import { escapeGlob, keySlot, keyTenant, makeClusterLayout, tagTenant, tenantOfT
 import { makeStamp } from './stamp.js'
 
 const SLOTS_REFRESH_MS = 5000
+const SLOT_COUNT = 16384
 
 export interface RedisClusterStoreOptions {
   /** Seed nodes; the client discovers the rest. */
@@ -97,18 +98,29 @@ export function makeRedisClusterStore(options: RedisClusterStoreOptions): CacheS
     }
   })
 
-  function masters(): Master[] {
+  /** The slot map by master, rebuilt only when the client's map changed (a cheap scan tells). */
+  let owners: (string | undefined)[] = []
+  let layoutByMaster = new Map<string, { slots: Set<number>; firstSlot: number }>()
+  function slotsByMaster() {
     const bySlot = cluster.slots
-    const clients = new Map(cluster.nodes('master').map((node) => [`${node.options.host}:${node.options.port}`, node]))
-    const slotsOf = new Map<string, Set<number>>()
-    for (let slot = 0; slot < bySlot.length; slot++) {
-      const id = bySlot[slot]?.[0]
-      if (id === undefined) continue
-      const set = slotsOf.get(id) ?? new Set<number>()
-      set.add(slot)
-      slotsOf.set(id, set)
+    let changed = owners.length !== SLOT_COUNT
+    for (let slot = 0; !changed && slot < SLOT_COUNT; slot++) changed = bySlot[slot]?.[0] !== owners[slot]
+    if (changed) {
+      owners = Array.from({ length: SLOT_COUNT }, (_, slot) => bySlot[slot]?.[0])
+      layoutByMaster = new Map()
+      owners.forEach((id, slot) => {
+        if (id === undefined) return
+        const entry = layoutByMaster.get(id) ?? { slots: new Set<number>(), firstSlot: slot }
+        entry.slots.add(slot)
+        layoutByMaster.set(id, entry)
+      })
     }
-    return [...slotsOf].map(([id, slots]) => ({ id, client: clients.get(id), slots, firstSlot: Math.min(...slots) }))
+    return layoutByMaster
+  }
+
+  function masters(): Master[] {
+    const clients = new Map(cluster.nodes('master').map((node) => [`${node.options.host}:${node.options.port}`, node]))
+    return [...slotsByMaster()].map(([id, { slots, firstSlot }]) => ({ id, client: clients.get(id), slots, firstSlot }))
   }
 
   function connected(master: Master): Redis {
