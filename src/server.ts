@@ -23,6 +23,8 @@ export interface StartOptions {
   readonly log?: Logger
   /** Reload on file change (default true). SIGHUP is wired by the CLI. */
   readonly watch?: boolean
+  /** Answer L1 hits before Fastify's routing (default true). Tests turn it off to compare both paths. */
+  readonly fastPath?: boolean
 }
 
 export interface RunningProxy {
@@ -50,7 +52,7 @@ export async function startProxy(options: StartOptions): Promise<RunningProxy> {
   const store = makeStore(config, clock, log)
   const metrics = makeMetrics()
   const holder = makeConfigHolder(makeActiveConfig(config))
-  const app = await buildProxyApp({ holder, store, clock, metrics, log })
+  const app = await buildProxyApp({ holder, store, clock, metrics, log, ...(options.fastPath === false ? { fastPath: false } : {}) })
   const url = await app.listen({ host: config.listen.host, port: config.listen.port })
   logStartup(log, config, url)
   const recent = makeRecentInvalidations()

@@ -41,11 +41,12 @@ function throughputTables(t: ThroughputResult): string[] {
   const rows = t.rows.map((r) => [
     r.name, r.connections, r.rps.toFixed(0), r.latencyMs.p50, r.latencyMs.p90, r.latencyMs.p99,
     ceiling ? x(r.rps / ceiling) : null, nginx ? x(r.rps / nginx) : null,
+    r.cpu ? `${r.cpu.serverPercent}% / ${r.cpu.serverUsPerRequest} µs` : '', r.cpu ? `${r.cpu.cpuBusyPercent}%` : '',
     r.non2xx + r.socketErrors, r.xcache ? Object.entries(r.xcache).map(([k, v]) => `${k}: ${v}`).join(', ') : '', r.description,
   ])
   return [
-    `\`GET ${t.path}\`, ${t.payloadBytes} bytes of JSON, wrk 1 thread. Latencies in ms.`,
-    table(['scenario', 'conns', 'req/s', 'p50', 'p90', 'p99', '× Node ceiling', '× nginx', 'errors', 'X-Cache (proxy metrics)', 'what'], rows),
+    `\`GET ${t.path}\`, ${t.payloadBytes} bytes of JSON, wrk 1 thread. Latencies in ms. Server CPU: the server process's CPU time over the run (100% = one CPU) and per request; CPU busy: the server CPU's busy share, by anything.`,
+    table(['scenario', 'conns', 'req/s', 'p50', 'p90', 'p99', '× Node ceiling', '× nginx', 'server CPU / per request', 'CPU busy', 'errors', 'X-Cache (proxy metrics)', 'what'], rows),
     table(['ratio', 'value'], Object.entries(t.ratios).map(([k, v]) => [k, v])),
   ]
 }
@@ -129,5 +130,8 @@ function capacityTables(c: NonNullable<Exclude<BenchResults['capacity'], Failed>
     perOp,
     growth,
     'error' in c.cluster ? `Cluster part FAILED: ${c.cluster.error}` : `Cluster: one client's background watermark poll costs the masters ${c.cluster.watermarkPollCpuMsPerSec} ms of CPU per second.`,
+    'error' in c.consumer ? `Consumer part FAILED: ${c.consumer.error}` :
+      `Replication consumer: a backlog of ${c.consumer.commits} one-row commits (${c.consumer.walBytes} bytes of WAL, written at ${c.consumer.writeCommitsPerSec}/s by one session) ` +
+      `drained by one proxy in ${c.consumer.drainSeconds} s: **${c.consumer.drainCommitsPerSec} commits/s** (${c.consumer.spawnToCaughtUpSeconds} s from spawning the proxy; row changes the proxy counted: ${c.consumer.rowChangesApplied}).`,
   ]
 }

@@ -6,6 +6,7 @@ import { nginxVersion, startNginx } from '../lib/nginx.js'
 import { startBenchProxy, type BenchProxy } from '../lib/proxy-process.js'
 import { startCeiling } from '../lib/servers.js'
 import { ratio, round } from '../lib/stats.js'
+import { cpuUsage, sampleCpu, type CpuUsage } from '../lib/cpu-usage.js'
 import { requestsPerSecond, runWrk, type WrkResult, type WrkRun } from '../lib/wrk.js'
 
 /**
@@ -29,6 +30,8 @@ export interface ThroughputRow {
   readonly socketErrors: number
   /** Proxy rows: X-Cache counts of the measured window, from the proxy's own metrics. */
   readonly xcache?: Record<string, number>
+  /** CPU use of the server under test during the measured run (Linux /proc). */
+  readonly cpu?: CpuUsage
 }
 
 export interface ThroughputResult {
@@ -56,12 +59,15 @@ export async function runThroughput(ctx: BenchContext): Promise<ThroughputResult
   return { path: TICKETS_PATH, payloadBytes: bodyBytes(origin), rows, ratios: computeRatios(rows), nginx: version }
 }
 
-/** A discarded warm-up (JIT, connection pools, page cache), then the measured run. */
-async function measure(ctx: BenchContext, name: string, description: string, run: Omit<WrkRun, 'label'>): Promise<ThroughputRow> {
+/** A discarded warm-up (JIT, connection pools, page cache), then the measured run; `pid`: the server, for its CPU use. */
+async function measure(ctx: BenchContext, name: string, description: string, run: Omit<WrkRun, 'label'>, pid?: number): Promise<ThroughputRow> {
   ctx.say(`  throughput: ${name} (${run.connections} connections, ${run.durationSec}s)`)
   await runWrk(ctx, { ...run, label: `${name}-warmup`, durationSec: ctx.settings.warmupSec })
+  const before = pid === undefined ? undefined : sampleCpu(pid, ctx.settings.serverCpu)
   const result = await runWrk(ctx, { ...run, label: name })
-  return toRow(name, description, run.connections, result)
+  const after = pid === undefined ? undefined : sampleCpu(pid, ctx.settings.serverCpu)
+  const cpu = cpuUsage(before, after, result.durationUs / 1e6, result.requests)
+  return { ...toRow(name, description, run.connections, result), ...(cpu ? { cpu } : {}) }
 }
 
 function toRow(name: string, description: string, connections: number, result: WrkResult): ThroughputRow {
@@ -78,14 +84,15 @@ function toRow(name: string, description: string, connections: number, result: W
 async function measureProxyPaths(ctx: BenchContext, base: Omit<WrkRun, 'label' | 'baseUrl'>, rows: ThroughputRow[]): Promise<string> {
   const proxy = await startBenchProxy(ctx, { label: 'tp', upstreamUrl: ctx.upstreamUrl, routes: 'contract' })
   try {
-    rows.push(await withXCache(proxy, () => measure(ctx, 'proxy-miss', 'every request a new URL: full miss + store', { ...base, baseUrl: proxy.url, uniqueUrls: true })))
-    rows.push(await withXCache(proxy, () => measure(ctx, 'proxy-miss-c1', 'full miss, 1 connection', { ...base, baseUrl: proxy.url, uniqueUrls: true, connections: 1 })))
+    const pid = proxy.process.pid
+    rows.push(await withXCache(proxy, () => measure(ctx, 'proxy-miss', 'every request a new URL: full miss + store', { ...base, baseUrl: proxy.url, uniqueUrls: true }, pid)))
+    rows.push(await withXCache(proxy, () => measure(ctx, 'proxy-miss-c1', 'full miss, 1 connection', { ...base, baseUrl: proxy.url, uniqueUrls: true, connections: 1 }, pid)))
     const headers = { authorization: base.authorization ?? '' }
     await captureResponse(proxy.url, TICKETS_PATH, headers) // the MISS that stores the entry
     const hit = await captureResponse(proxy.url, TICKETS_PATH, headers)
     if (!hit.headers.some(([n, v]) => n === 'x-cache' && v === 'HIT')) throw new Error('the proxy did not answer the primed ticket list with a HIT')
-    rows.push(await withXCache(proxy, () => measure(ctx, 'proxy-hit', 'HIT from Redis', { ...base, baseUrl: proxy.url })))
-    rows.push(await withXCache(proxy, () => measure(ctx, 'proxy-hit-gzip', 'HIT from Redis, client accepts gzip (stored form sent; other bytes)', { ...base, baseUrl: proxy.url, gzip: true })))
+    rows.push(await withXCache(proxy, () => measure(ctx, 'proxy-hit', 'HIT (L1 copy; from Redis when L1 has none)', { ...base, baseUrl: proxy.url }, pid)))
+    rows.push(await withXCache(proxy, () => measure(ctx, 'proxy-hit-gzip', 'HIT, client accepts gzip (stored form sent; other bytes)', { ...base, baseUrl: proxy.url, gzip: true }, pid)))
     return writeCapture(join(ctx.tmpDir, 'hit-response.json'), hit)
   } finally {
     await proxy.stop()
@@ -104,8 +111,8 @@ async function measurePassThrough(ctx: BenchContext, base: Omit<WrkRun, 'label' 
   const proxy = await startBenchProxy(ctx, { label: 'pass', upstreamUrl: ctx.upstreamUrl, routes: 'pass-through' })
   try {
     return [
-      await measure(ctx, 'proxy-pass-through', 'route not configured: forwarded untouched', { ...base, baseUrl: proxy.url }),
-      await measure(ctx, 'proxy-pass-through-c1', 'forwarded untouched, 1 connection', { ...base, baseUrl: proxy.url, connections: 1 }),
+      await measure(ctx, 'proxy-pass-through', 'route not configured: forwarded untouched', { ...base, baseUrl: proxy.url }, proxy.process.pid),
+      await measure(ctx, 'proxy-pass-through-c1', 'forwarded untouched, 1 connection', { ...base, baseUrl: proxy.url, connections: 1 }, proxy.process.pid),
     ]
   } finally {
     await proxy.stop()
@@ -115,7 +122,7 @@ async function measurePassThrough(ctx: BenchContext, base: Omit<WrkRun, 'label' 
 async function measureCeiling(ctx: BenchContext, base: Omit<WrkRun, 'label' | 'baseUrl'>, responseFile: string): Promise<ThroughputRow> {
   const ceiling = await startCeiling(ctx, { responseFile, anyQuery: false, label: 'node-ceiling', cpus: ctx.settings.serverCpu })
   try {
-    return await measure(ctx, 'node-ceiling', 'node:http answering the HIT bytes from a Map', { ...base, baseUrl: ceiling.url })
+    return await measure(ctx, 'node-ceiling', 'node:http answering the HIT bytes from a Map', { ...base, baseUrl: ceiling.url }, ceiling.process.pid)
   } finally {
     await ceiling.process.stop()
   }
@@ -128,7 +135,7 @@ async function measureNginx(ctx: BenchContext, base: Omit<WrkRun, 'label' | 'bas
     await captureResponse(nginx.url, TICKETS_PATH, headers)
     const probe = await captureResponse(nginx.url, TICKETS_PATH, headers)
     if (!probe.headers.some(([n, v]) => n === 'x-cache' && v === 'HIT')) throw new Error('nginx did not answer the primed ticket list with a HIT')
-    return await measure(ctx, 'nginx-hit', 'nginx proxy_cache HIT, 1 worker', { ...base, baseUrl: nginx.url })
+    return await measure(ctx, 'nginx-hit', 'nginx proxy_cache HIT, 1 worker', { ...base, baseUrl: nginx.url }, nginx.process.pid)
   } finally {
     await nginx.process.stop()
   }
@@ -141,6 +148,9 @@ function computeRatios(rows: readonly ThroughputRow[]): Record<string, number | 
   const diff = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? null : round(a - b, 3))
   return {
     hitVsNodeCeiling: ratio(rps('proxy-hit'), rps('node-ceiling')),
+    /** CPU time per request, ceiling / proxy HIT: the throughput ratio both would reach with the CPU to themselves. */
+    hitVsNodeCeilingByCpuPerRequest: ratio(by('node-ceiling')?.cpu?.serverUsPerRequest, by('proxy-hit')?.cpu?.serverUsPerRequest),
+    hitVsNginxByCpuPerRequest: ratio(by('nginx-hit')?.cpu?.serverUsPerRequest, by('proxy-hit')?.cpu?.serverUsPerRequest),
     hitVsNginx: ratio(rps('proxy-hit'), rps('nginx-hit')),
     nodeCeilingVsNginx: ratio(rps('node-ceiling'), rps('nginx-hit')),
     hitVsUpstream: ratio(rps('proxy-hit'), rps('upstream-direct')),

@@ -1,7 +1,6 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import httpProxy from '@fastify/http-proxy'
-import { randomUUID } from 'node:crypto'
-import type { IncomingMessage } from 'node:http'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Logger } from 'pino'
 import type { ConfigHolder } from '../config/active-config.js'
 import type { Metrics } from '../metrics.js'
@@ -9,22 +8,14 @@ import { cacheStatusForward } from '../request/reasons.js'
 import { makeCacheHooks, type CacheHooksDeps } from './cache-hooks.js'
 import { makeForwardHeaders } from './forward-headers.js'
 import { classifyUpstreamError, sendUpstreamFailure } from './upstream-errors.js'
+import { requestIdOf } from './request-id.js'
 
 export interface ProxyAppDeps extends CacheHooksDeps {
   readonly holder: ConfigHolder
   readonly metrics: Metrics
   readonly log: Logger
-}
-
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
-
-/** Propagates a well-formed X-Request-ID (or X-Correlation-ID), else makes one. */
-function requestIdOf(req: IncomingMessage): string {
-  for (const name of ['x-request-id', 'x-correlation-id']) {
-    const value = req.headers[name]
-    if (typeof value === 'string' && REQUEST_ID.test(value)) return value
-  }
-  return randomUUID()
+  /** Answer L1 hits before Fastify's routing (default true); false serves every hit through Fastify. */
+  readonly fastPath?: boolean
 }
 
 /** The proxy server (not listening): every request goes through http-proxy; cached routes get hooks. */
@@ -40,6 +31,10 @@ export async function buildProxyApp(deps: ProxyAppDeps): Promise<FastifyInstance
     routerOptions: { maxParamLength: 8192 },
   })
   const hooks = makeCacheHooks(deps)
+  if (deps.fastPath !== false) installFastPath(app, hooks.serveFromL1)
+  app.decorate('l1FastPath', { served: hooks.fastPathServed })
+  // From the start of close(), every request goes through Fastify (which answers 503 while closing).
+  app.addHook('preClose', async () => hooks.closeFastPath())
   app.addHook('onRequest', async (request, reply) => { reply.header('x-request-id', request.id) })
   await app.register(httpProxy, {
     upstream: config.upstream.href.replace(/\/$/, ''),
@@ -72,4 +67,20 @@ export async function buildProxyApp(deps: ProxyAppDeps): Promise<FastifyInstance
   })
   app.addHook('onClose', async () => hooks.close())
   return app
+}
+
+/**
+ * Puts the L1 fast path in front of Fastify's request handler on the same server (so every
+ * server setting Fastify made, such as keepAliveTimeout, stays): a request it answers never
+ * reaches Fastify; any other goes on to Fastify unchanged.
+ */
+function installFastPath(app: FastifyInstance, serveFromL1: (req: IncomingMessage, res: ServerResponse) => boolean): void {
+  const server = app.server
+  const fastifyHandlers = server.listeners('request') as ((req: IncomingMessage, res: ServerResponse) => void)[]
+  const fastify = fastifyHandlers[0]
+  if (fastifyHandlers.length !== 1 || fastify === undefined) throw new Error(`expected Fastify's one request listener, found ${fastifyHandlers.length}`)
+  server.removeListener('request', fastify)
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    if (!serveFromL1(req, res)) fastify.call(server, req, res)
+  })
 }

@@ -1,13 +1,14 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import type { IncomingHttpHeaders } from 'node:http'
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http'
 import type { Readable } from 'node:stream'
 import type { Logger } from 'pino'
 import type { Clock } from '../clock.js'
 import type { ActiveConfig, ConfigHolder } from '../config/active-config.js'
 import type { CompiledRoute } from '../config/types.js'
-import type { Metrics } from '../metrics.js'
+import { bindCounter, bindHistogram, LATENCY_BUCKETS, type BoundCounter, type BoundHistogram, type Metrics } from '../metrics.js'
 import type { CacheStore } from '../store/store.js'
-import { decideRecv } from '../request/recv.js'
+import { asksForRefresh, decideRecv, hasMethodOverride, type RecvVerdict } from '../request/recv.js'
+import { identityWindow } from '../request/identity.js'
 import { makeCacheKey, makeEntryTags, type KeyInput } from '../request/key.js'
 import { evaluateLookup, staleCandidates, type LookupVerdict } from '../request/lookup.js'
 import { decideAdmission, varyNames } from '../request/admission.js'
@@ -16,12 +17,13 @@ import { makeCachedResponse, storeLifetimeMs } from '../request/make-cached-resp
 import { hitTiming } from '../request/deliver.js'
 import { cacheStatusForward, cacheStatusHit, cacheStatusStaleIfError, type Reason, type XCache } from '../request/reasons.js'
 import { makeStoreOnEnd } from './store-on-end.js'
-import { makeDeliverCached } from './deliver-cached.js'
+import { makeDeliverCached, writeHitFromL1, type FromL1 } from './deliver-cached.js'
 import { makeCoalescer, type Flight, type FlightOutcome } from './coalescer.js'
 import { refreshInBackground } from './refresh-in-background.js'
 import { makeForwardHeaders } from './forward-headers.js'
 import { isProxyError } from '../errors.js'
 import { makeL1Cache } from './l1-cache.js'
+import { requestIdOf } from './request-id.js'
 
 export interface CacheHooksDeps {
   readonly holder: ConfigHolder
@@ -48,6 +50,46 @@ interface CacheContext {
   readonly l1Generation?: number
 }
 
+type LookupRecv = Extract<RecvVerdict, { action: 'lookup' }>
+
+/** The request stage's result for one request (recv, and the key of a lookup). */
+interface Resolved {
+  readonly active: ActiveConfig
+  readonly recv: RecvVerdict
+  readonly key: string | undefined
+  /** The request header names the key was made with (route.vary plus those learned). */
+  readonly varyNames: readonly string[]
+}
+
+/**
+ * A lookup decided for the exact text of a request's URL and Authorization header (JWT
+ * identities only), reused for the next requests with the same text while the token's window
+ * lasts and nothing else the decision read differs: the config, the learned Vary names, Host,
+ * the Vary headers' values. The checks decideRecv makes on other headers (method override,
+ * client no-cache) are made again on every request.
+ */
+interface Memo extends Resolved {
+  readonly recv: LookupRecv
+  readonly key: string
+  readonly url: string
+  readonly authorization: string
+  readonly host: string | undefined
+  readonly varyEpoch: number
+  readonly varyValues: readonly (string | string[] | undefined)[]
+  readonly notBefore: number
+  readonly until: number
+  readonly hits: HitRecorder
+}
+
+interface HitRecorder { readonly requests: BoundCounter; readonly latency: BoundHistogram }
+
+const MEMO_SIZE = 4096
+/** The memo is found by the URL and the token's last characters (its signature), then both are compared in full. */
+const MEMO_TAIL = 32
+const RESOLVED = Symbol('ccp.resolved')
+type WithResolved = IncomingMessage & { [RESOLVED]?: Resolved }
+const NO_NAMES: readonly string[] = []
+
 /** The Fastify adapter of the request path: recv -> key -> lookup -> (deliver | fetch -> store). */
 export function makeCacheHooks(deps: CacheHooksDeps) {
   const { store, clock, metrics } = deps
@@ -58,21 +100,114 @@ export function makeCacheHooks(deps: CacheHooksDeps) {
   const l1 = initial.store.l1 && makeL1Cache(store, { ...initial.store.l1, freshnessBoundMs: initial.invalidation?.freshnessBoundMs })
   /** Request headers each route's upstream was seen to Vary on (beyond route.vary), learned per process. */
   const learnedVary = new Map<string, readonly string[]>()
+  /** Bumped whenever learnedVary changes: memos made with other names are not used. */
+  let varyEpoch = 0
+  const memos = new Map<string, Memo>()
+  const hitRecorders = new Map<string, HitRecorder>()
+  let fastPathOpen = true
+  let fastPathServed = 0
+
+  /** recv and the key: from the memo when the same request text was decided recently, else computed (and remembered). */
+  function resolve(req: IncomingMessage, active: ActiveConfig): Resolved {
+    const url = req.url ?? '/'
+    const headers = req.headers
+    const authorization = headers.authorization
+    let memoKey: string | undefined
+    if (req.method === 'GET' && authorization !== undefined) {
+      memoKey = url + '\n' + authorization.slice(-MEMO_TAIL)
+      const memo = memos.get(memoKey)
+      if (memo !== undefined && memoApplies(memo, req, url, authorization, active)) return memo
+    }
+    const recv = decideRecv(active.config, active.resolveIdentity, req)
+    if (recv.action !== 'lookup') return { active, recv, key: undefined, varyNames: NO_NAMES }
+    const varyNames = keyVaryNames(recv.route)
+    const key = makeCacheKey(keyInputOf(recv, headers, varyNames))
+    const window = identityWindow(recv.identity)
+    if (memoKey === undefined || window === undefined || authorization === undefined) return { active, recv, key, varyNames }
+    const memo: Memo = {
+      active, recv, key, varyNames, url, authorization, host: headers.host, varyEpoch,
+      varyValues: varyNames.map((name) => headers[name]), notBefore: window.notBefore, until: window.until, hits: hitRecorder(recv.route.name),
+    }
+    if (memos.size >= MEMO_SIZE) memos.delete(memos.keys().next().value as string)
+    memos.set(memoKey, memo)
+    return memo
+  }
+
+  function memoApplies(memo: Memo, req: IncomingMessage, url: string, authorization: string, active: ActiveConfig): boolean {
+    const headers = req.headers
+    if (memo.url !== url || memo.authorization !== authorization || memo.active !== active || memo.varyEpoch !== varyEpoch || memo.host !== headers.host) return false
+    for (let i = 0; i < memo.varyNames.length; i++) if (headers[memo.varyNames[i] as string] !== memo.varyValues[i]) return false
+    if (hasMethodOverride(req) || (memo.recv.route.honourClientNoCache && asksForRefresh(req))) return false
+    const now = Date.now() // the token window's time base (fast-jwt's)
+    return now >= memo.notBefore && now <= memo.until
+  }
+
+  function keyInputOf(recv: LookupRecv, headers: IncomingHttpHeaders, varyNames: readonly string[]): KeyInput {
+    return { route: recv.route, identity: recv.identity, host: headers.host ?? '', pathname: recv.pathname, query: recv.query, varyNames, headers }
+  }
+
+  function hitRecorder(routeName: string): HitRecorder {
+    let recorder = hitRecorders.get(routeName)
+    if (recorder === undefined) {
+      recorder = {
+        requests: bindCounter(metrics.requests, { route: routeName, cache: 'HIT', reason: '' }),
+        latency: bindHistogram(metrics.latency, { route: routeName, cache: 'HIT' }, LATENCY_BUCKETS),
+      }
+      hitRecorders.set(routeName, recorder)
+    }
+    return recorder
+  }
+
+  /**
+   * The fast path, called for every request before Fastify routes it: a GET whose key has a
+   * usable L1 copy is answered here, with the same status, headers and bytes as the Fastify
+   * path, the same metrics and the same debug line. Anything else returns false having written
+   * nothing, and what was computed goes with the request to the preHandler.
+   */
+  function serveFromL1(req: IncomingMessage, res: ServerResponse): boolean {
+    if (l1 === undefined || req.method !== 'GET' || !fastPathOpen) return false
+    const active = deps.holder.current()
+    const resolved = resolve(req, active)
+    ;(req as WithResolved)[RESOLVED] = resolved
+    const key = resolved.key
+    if (key === undefined) return false
+    const now = clock.now()
+    const entry = l1.get(key, now)
+    if (entry === undefined) return false
+    const response = entry.response
+    const age = Math.max(0, Math.floor((now - response.storedAt) / 1000))
+    const ttl = Math.max(0, Math.floor((response.expiresAt - now) / 1000))
+    const requestId = requestIdOf(req)
+    if (!writeHitFromL1(req.headers, res, l1, key, entry, requestId, age, cacheStatusHit(ttl))) return false
+    const route = (resolved.recv as LookupRecv).route
+    const hits = (resolved as Partial<Memo>).hits ?? hitRecorder(route.name)
+    hits.requests.inc()
+    hits.latency.observe(Math.max(0, clock.now() - now) / 1000)
+    if (deps.log.isLevelEnabled('debug')) deps.log.child({ reqId: requestId }).debug({ route: route.name, cache: 'HIT', reason: undefined }, 'cache')
+    fastPathServed++
+    return true
+  }
+
+  /** What the fast path computed for this request, if it ran with the same config. */
+  function takeResolved(req: IncomingMessage, active: ActiveConfig): Resolved | undefined {
+    const resolved = (req as WithResolved)[RESOLVED]
+    if (resolved === undefined) return undefined
+    ;(req as WithResolved)[RESOLVED] = undefined
+    return resolved.active === active ? resolved : undefined
+  }
 
   async function preHandler(request: FastifyRequest, reply: FastifyReply): Promise<void> {
     const active = deps.holder.current()
     const now = clock.now()
-    const recv = decideRecv(active.config, active.resolveIdentity, request.raw)
+    const resolved = takeResolved(request.raw, active) ?? resolve(request.raw, active)
+    const recv = resolved.recv
     if (recv.action === 'pass') return
     const { route } = recv
     if (recv.action === 'bypass') return bypass(request, route, now, recv.reason)
-    const keyInput: KeyInput = {
-      route, identity: recv.identity, host: request.headers.host ?? '', pathname: recv.pathname,
-      query: recv.query, varyNames: keyVaryNames(route), headers: request.headers,
-    }
-    const key = makeCacheKey(keyInput)
+    const keyInput = keyInputOf(recv, request.headers, resolved.varyNames)
+    const key = resolved.key as string
     const copy = l1?.get(key, now)
-    if (copy) return deliver(request, reply, route, copy, now, 'HIT')
+    if (copy) return deliver(request, reply, route, copy.response, now, 'HIT', '', { l1: l1 as NonNullable<typeof l1>, key, entry: copy })
     const tags = makeEntryTags(route, recv.identity, recv.params)
     const l1Generation = l1?.generation()
     const lookup = await lookupEntry(active, key, tags, now)
@@ -245,13 +380,13 @@ export function makeCacheHooks(deps: CacheHooksDeps) {
     })()
   }
 
-  function deliver(request: FastifyRequest, reply: FastifyReply, route: CompiledRoute, response: CachedResponse, now: number, xcache: 'HIT' | 'STALE', extra = ''): void {
+  function deliver(request: FastifyRequest, reply: FastifyReply, route: CompiledRoute, response: CachedResponse, now: number, xcache: 'HIT' | 'STALE', extra = '', fromL1?: FromL1): void {
     const timing = hitTiming(response, now)
     const cacheStatus = xcache === 'STALE'
       ? cacheStatusHit(Math.floor((response.expiresAt - now) / 1000), '; detail=STALE-WHILE-REVALIDATE')
       : cacheStatusHit(timing.ttl, extra)
     record(request, route, xcache, xcache === 'STALE' ? 'STALE-WHILE-REVALIDATE' : undefined, now)
-    deliverCached(request, reply, response, { xcache, cacheStatus, age: timing.age })
+    deliverCached(request, reply, response, { xcache, cacheStatus, age: timing.age }, fromL1)
   }
 
   function bypass(request: FastifyRequest, route: CompiledRoute, now: number, reason: Reason): void {
@@ -264,6 +399,7 @@ export function makeCacheHooks(deps: CacheHooksDeps) {
     if (names.length === keyInput.varyNames.length) return makeCacheKey(keyInput)
     const known = learnedVary.get(keyInput.route.name) ?? keyInput.route.vary
     learnedVary.set(keyInput.route.name, [...new Set([...known, ...names])].sort())
+    varyEpoch++
     return makeCacheKey({ ...keyInput, varyNames: names })
   }
 
@@ -289,11 +425,13 @@ export function makeCacheHooks(deps: CacheHooksDeps) {
   }
 
   function close(): void {
+    fastPathOpen = false
+    memos.clear()
     coalescer.close()
     l1?.close()
   }
 
-  return { preHandler, onUpstreamResponse, onUpstreamError, contextOf: (request: FastifyRequest) => contexts.get(request), close, l1Size: () => l1?.size() ?? 0 }
+  return { serveFromL1, closeFastPath: () => { fastPathOpen = false }, fastPathServed: () => fastPathServed, preHandler, onUpstreamResponse, onUpstreamError, contextOf: (request: FastifyRequest) => contexts.get(request), close, l1Size: () => l1?.size() ?? 0 }
 }
 
 export type CacheHooks = ReturnType<typeof makeCacheHooks>

@@ -10,10 +10,18 @@ export interface L1Options {
   readonly maxAgeMs: number
 }
 
-interface L1Entry {
+export interface L1Entry {
   readonly response: CachedResponse
   readonly tags: readonly string[]
   readonly insertedAt: number
+  /** When it was last moved to the most recently used end. */
+  usedAt: number
+  /**
+   * Work kept with the copy, counted in the byte bound: what delivery prepares once per entry
+   * (header blocks, and the decoded body of a gzip-stored entry for clients without gzip).
+   */
+  extra: unknown
+  extraBytes: number
 }
 
 /**
@@ -44,21 +52,43 @@ export function makeL1Cache(store: CacheStore, options: L1Options) {
     return feedWatermark !== null && now - feedWatermark <= options.freshnessBoundMs
   }
 
-  function get(key: string, now: number): CachedResponse | undefined {
+  function get(key: string, now: number): L1Entry | undefined {
     const entry = entries.get(key)
     if (!entry) return undefined
     const tooOld = options.freshnessBoundMs === undefined && now - entry.insertedAt > options.maxAgeMs
     if (!usable(now) || now >= entry.response.expiresAt || tooOld) return undefined
-    entries.delete(key) // most recently used goes last
-    entries.set(key, entry)
-    return entry.response
+    // Most recently used goes last; a copy already moved within the last second stays where it
+    // is (an LRU to within a second, without a Map delete and insert on every hit).
+    if (now - entry.usedAt >= 1000 || now < entry.usedAt) {
+      entry.usedAt = now
+      entries.delete(key)
+      entries.set(key, entry)
+    }
+    return entry
+  }
+
+  /**
+   * Keeps `extra` with a copy (it stays as long as the copy), counting `extraBytes` in the byte
+   * bound and evicting older copies to stay within it. False (and nothing kept) when the copy
+   * is gone or the extra alone is too large.
+   */
+  function attach(key: string, entry: L1Entry, extra: unknown, extraBytes: number): boolean {
+    if (entries.get(key) !== entry || entry.response.body.length + extraBytes > options.maxBytes / 8) return false
+    bytes += extraBytes - entry.extraBytes
+    entry.extra = extra
+    entry.extraBytes = extraBytes
+    for (const oldest of entries.keys()) {
+      if (bytes <= options.maxBytes || oldest === key) break
+      remove(oldest)
+    }
+    return true
   }
 
   /** `seenGeneration` is generation() as read before the store was asked. */
   function put(key: string, response: CachedResponse, tags: readonly string[], seenGeneration: number, now: number): void {
     if (seenGeneration !== generation || response.body.length > options.maxBytes / 8) return
     remove(key)
-    entries.set(key, { response, tags, insertedAt: now })
+    entries.set(key, { response, tags, insertedAt: now, usedAt: now, extra: undefined, extraBytes: 0 })
     bytes += response.body.length
     for (const tag of tags) {
       const keys = keysByTag.get(tag) ?? new Set()
@@ -75,7 +105,7 @@ export function makeL1Cache(store: CacheStore, options: L1Options) {
     const entry = entries.get(key)
     if (!entry) return
     entries.delete(key)
-    bytes -= entry.response.body.length
+    bytes -= entry.response.body.length + entry.extraBytes
     for (const tag of entry.tags) {
       const keys = keysByTag.get(tag)
       keys?.delete(key)
@@ -93,7 +123,7 @@ export function makeL1Cache(store: CacheStore, options: L1Options) {
     bytes = 0
   }
 
-  return { get, put, generation: () => generation, size: () => entries.size, close: () => { unsubscribe(); clear() } }
+  return { get, put, attach, generation: () => generation, size: () => entries.size, bytes: () => bytes, close: () => { unsubscribe(); clear() } }
 }
 
 export type L1Cache = ReturnType<typeof makeL1Cache>

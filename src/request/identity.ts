@@ -9,48 +9,116 @@ export type IdentityVerdict =
   | { readonly ok: true; readonly identity: Identity }
   | { readonly ok: false; readonly reason: 'NO-IDENTITY' | 'INVALID-TOKEN' }
 
-export type IdentityResolver = (headers: IncomingHttpHeaders, distinct: NodeJS.Dict<string[]>) => IdentityVerdict
+/** What a resolver reads of a request. `headersDistinct` is read only in header mode (Node builds it lazily). */
+export interface IdentitySource {
+  readonly headers: IncomingHttpHeaders
+  readonly headersDistinct: NodeJS.Dict<string[]>
+}
+
+export type IdentityResolver = (request: IdentitySource) => IdentityVerdict
 
 const MAX_TOKEN_LENGTH = 8192
 const MAX_CLAIM_LENGTH = 256
+/** Verified tokens remembered, by their exact text: a hit costs one Map lookup. */
+const VERIFIED_CACHE_SIZE = 2048
+/** Longer tokens are not remembered (memory: at most VERIFIED_CACHE_SIZE x this many characters). */
+const MAX_CACHED_TOKEN_LENGTH = 2048
+/** As fast-jwt's cacheTTL: a remembered token is verified again after this long. */
+const VERIFIED_CACHE_TTL_MS = 60_000
 
 export function makeIdentityResolver(config: IdentityConfig): IdentityResolver {
   return config.kind === 'jwt' ? makeJwtResolver(config.jwt) : makeHeaderResolver(config.header.tenant, config.header.user)
 }
 
+/** A verified token's identity and the time window (ms) in which fast-jwt would accept it again. */
+interface Verified { readonly verdict: IdentityVerdict; readonly notBefore: number; readonly until: number }
+
+export interface IdentityWindow { readonly notBefore: number; readonly until: number }
+
+const windows = new WeakMap<Identity, IdentityWindow>()
+
+/**
+ * For an identity that came from a verified token: the window (ms since the epoch, Date.now())
+ * in which that same token text is accepted. A caller that remembers a decision made for a
+ * token's exact text may reuse it within this window only. Undefined for header identities.
+ */
+export function identityWindow(identity: Identity): IdentityWindow | undefined {
+  return windows.get(identity)
+}
+
 function makeJwtResolver(jwt: JwtConfig): IdentityResolver {
+  const clockToleranceMs = jwt.clockToleranceSec * 1000
   const verify = createVerifier({
     key: jwt.key,
     algorithms: [...jwt.algorithms] as Algorithm[],
-    // A small cache of verified tokens: a hit skips the signature check but still checks exp/nbf.
+    // fast-jwt's own cache (keyed by a SHA-256 of the token) still serves tokens too long for ours.
     cache: 2048,
-    cacheTTL: 60_000,
-    clockTolerance: jwt.clockToleranceSec * 1000,
+    cacheTTL: VERIFIED_CACHE_TTL_MS,
+    clockTolerance: clockToleranceMs,
     ...(jwt.issuer ? { allowedIss: jwt.issuer } : {}),
     ...(jwt.audience ? { allowedAud: jwt.audience } : {}),
     requiredClaims: [jwt.claims.tenant],
   })
-  return (headers) => {
-    const token = bearerToken(headers.authorization)
-    if (token === undefined) return { ok: false, reason: 'NO-IDENTITY' }
-    if (token.length > MAX_TOKEN_LENGTH) return { ok: false, reason: 'INVALID-TOKEN' }
+  /**
+   * Tokens that passed verification, keyed by their exact text: a forged or altered token is a
+   * different string, so it can only miss here and go through the full verification. The
+   * window is fast-jwt's own (nbf - tolerance .. min(exp + tolerance, verified + ttl)), checked
+   * on every use, so an expired token is refused exactly as fast-jwt would refuse it.
+   * Failures are never remembered.
+   */
+  const verified = new Map<string, Verified>()
+
+  function verifyAndDecide(token: string, now: number): IdentityVerdict {
     let payload: Record<string, unknown>
     try {
       payload = verify(token) as Record<string, unknown>
     } catch {
       return { ok: false, reason: 'INVALID-TOKEN' }
     }
+    const verdict = identityOf(payload)
+    if (verdict.ok && token.length <= MAX_CACHED_TOKEN_LENGTH) remember(token, payload, verdict, now)
+    return verdict
+  }
+
+  function identityOf(payload: Record<string, unknown>): IdentityVerdict {
     const tenant = claimValue(payload[jwt.claims.tenant])
     if (tenant === undefined) return { ok: false, reason: 'INVALID-TOKEN' }
     const user = payload[jwt.claims.user] === undefined ? undefined : claimValue(payload[jwt.claims.user])
     if (payload[jwt.claims.user] !== undefined && user === undefined) return { ok: false, reason: 'INVALID-TOKEN' }
     return { ok: true, identity: { tenant, user } }
   }
+
+  function remember(token: string, payload: Record<string, unknown>, verdict: IdentityVerdict, now: number): void {
+    const notBefore = typeof payload.nbf === 'number' ? payload.nbf * 1000 - clockToleranceMs : -Infinity
+    let until = now + clockToleranceMs + VERIFIED_CACHE_TTL_MS
+    if (typeof payload.exp === 'number') until = Math.min(until, payload.exp * 1000 + clockToleranceMs)
+    if (!(until >= now)) return
+    if (verified.size >= VERIFIED_CACHE_SIZE) {
+      const oldest = verified.keys().next().value
+      if (oldest !== undefined) verified.delete(oldest)
+    }
+    verified.set(token, { verdict, notBefore, until })
+    if (verdict.ok) windows.set(verdict.identity, { notBefore, until })
+  }
+
+  return ({ headers }) => {
+    const token = bearerToken(headers.authorization)
+    if (token === undefined) return { ok: false, reason: 'NO-IDENTITY' }
+    if (token.length > MAX_TOKEN_LENGTH) return { ok: false, reason: 'INVALID-TOKEN' }
+    const now = Date.now() // fast-jwt's clock: the window is compared on the same time base
+    const known = verified.get(token)
+    if (known !== undefined) {
+      if (now >= known.notBefore && now <= known.until) return known.verdict
+      verified.delete(token)
+    }
+    return verifyAndDecide(token, now)
+  }
 }
 
 /** Behind a gateway that authenticates and sets these headers. Repeated headers are refused. */
 function makeHeaderResolver(tenantHeader: string, userHeader: string | undefined): IdentityResolver {
-  return (_headers, distinct) => {
+  return (request) => {
+    const distinct = request.headersDistinct
     const tenants = distinct[tenantHeader]
     if (!tenants) return { ok: false, reason: 'NO-IDENTITY' }
     const users = userHeader ? distinct[userHeader] : undefined
@@ -62,9 +130,11 @@ function makeHeaderResolver(tenantHeader: string, userHeader: string | undefined
   }
 }
 
+const BEARER = /^Bearer[ ]+([^\s]+)\s*$/i
+
 function bearerToken(header: string | undefined): string | undefined {
   if (!header) return undefined
-  const match = /^Bearer[ ]+([^\s]+)\s*$/i.exec(header)
+  const match = BEARER.exec(header)
   return match?.[1]
 }
 

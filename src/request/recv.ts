@@ -25,7 +25,7 @@ export function decideRecv(config: CompiledConfig, resolveIdentity: IdentityReso
   if (isUnsafePath(pathname)) return bypass('UNSAFE-PATH')
   const decodedParams = decodeParams(params)
   if (!decodedParams) return bypass('UNSAFE-PATH')
-  const verdict = resolveIdentity(req.headers, req.headersDistinct)
+  const verdict = resolveIdentity(req)
   if (!verdict.ok) return bypass(verdict.reason)
   if (route.scope === 'user' && verdict.identity.user === undefined) return bypass('NO-USER')
   if (route.honourClientNoCache && asksForRefresh(req)) return bypass('CLIENT-NO-CACHE')
@@ -46,27 +46,31 @@ function matchRoute(routes: readonly CompiledRoute[], pathname: string): { route
  * encoded slashes or backslashes, empty segments, matrix params. They are never cached.
  */
 export function isUnsafePath(pathname: string): boolean {
-  return /%2e|%2f|%5c|%00|\\|;|\/\/|\/\.\.?(\/|$)/i.test(pathname)
+  return UNSAFE_PATH.test(pathname)
 }
 
+const UNSAFE_PATH = /%2e|%2f|%5c|%00|\\|;|\/\/|\/\.\.?(\/|$)/i
+
 function decodeParams(params: Record<string, string>): Record<string, string> | undefined {
-  const out: Record<string, string> = {}
+  let out: Record<string, string> | undefined
   try {
-    for (const [name, value] of Object.entries(params)) out[name] = decodeURIComponent(value)
+    for (const [name, value] of Object.entries(params)) (out ??= {})[name] = decodeURIComponent(value)
   } catch {
     return undefined
   }
-  return out
+  return out ?? params // no parameters: the route's (frozen, empty) object as it is
 }
 
 const OVERRIDE_HEADERS = ['x-http-method-override', 'x-http-method', 'x-method-override', 'x-original-url', 'x-rewrite-url']
 
-function hasMethodOverride(req: IncomingMessage): boolean {
-  return OVERRIDE_HEADERS.some((name) => req.headers[name] !== undefined)
+export function hasMethodOverride(req: IncomingMessage): boolean {
+  const headers = req.headers
+  for (const name of OVERRIDE_HEADERS) if (headers[name] !== undefined) return true
+  return false
 }
 
 /** RFC 9111 section 5.2.1.4 (no-cache) and section 5.4 (Pragma). */
-function asksForRefresh(req: IncomingMessage): boolean {
+export function asksForRefresh(req: IncomingMessage): boolean {
   const cacheControl = req.headers['cache-control'] ?? ''
   return /(^|,)\s*(no-cache|max-age=0)\s*(,|$)/i.test(cacheControl) || /no-cache/i.test(req.headers.pragma ?? '')
 }

@@ -48,6 +48,8 @@ export interface HarnessOptions {
   readonly identity?: string
   readonly clock?: Clock
   readonly env?: NodeJS.ProcessEnv
+  /** false: every L1 hit goes through Fastify (to compare with the fast path) */
+  readonly fastPath?: boolean
 }
 
 export function configText(options: HarnessOptions & { keyPrefix: string }): string {
@@ -66,7 +68,7 @@ export async function startHarness(t: Test, options: HarnessOptions = {}): Promi
   const configFile = join(dir, 'config.yaml')
   await writeFile(configFile, configText({ ...options, keyPrefix }))
   const env = { ...process.env, UPSTREAM_URL: origin.url, REDIS_URL: options.redisUrl ?? REDIS_URL, JWT_SECRET, ...options.env }
-  const proxy = await startProxy({ configFile, env, watch: false, log: makeLogger(process.env.LOG_LEVEL ?? 'silent'), ...(options.clock ? { clock: options.clock } : {}) })
+  const proxy = await startProxy({ configFile, env, watch: false, log: makeLogger(process.env.LOG_LEVEL ?? 'silent'), ...(options.clock ? { clock: options.clock } : {}), ...(options.fastPath === false ? { fastPath: false } : {}) })
     .catch(async (err: unknown) => { await origin.close(); throw err })
   if (options.store !== 'memory') await waitForStore(proxy)
   t.teardown(async () => {
