@@ -9,6 +9,7 @@ import { makeCacheHooks, type CacheHooksDeps } from './cache-hooks.js'
 import { makeForwardHeaders } from './forward-headers.js'
 import { classifyUpstreamError, sendUpstreamFailure } from './upstream-errors.js'
 import { requestIdOf } from './request-id.js'
+import { withoutHopByHop } from '../request/deliver.js'
 
 export interface ProxyAppDeps extends CacheHooksDeps {
   readonly holder: ConfigHolder
@@ -48,6 +49,9 @@ export async function buildProxyApp(deps: ProxyAppDeps): Promise<FastifyInstance
       keepAliveTimeout: 4000,
     },
     replyOptions: {
+      // The upstream's connection management is its own (RFC 9110 7.6.1): Keep-Alive and
+      // Connection (and what it names) stop here; Node sets ours.
+      rewriteHeaders: (headers) => withoutHopByHop(headers),
       rewriteRequestHeaders: (request, headers) => makeForwardHeaders(request as FastifyRequest, headers, hooks.contextOf(request as FastifyRequest)?.xcache === 'MISS'),
       onResponse: (request, reply, res) => hooks.onUpstreamResponse(request as FastifyRequest, reply as FastifyReply, res as never),
       onError: (rawReply, { error }) => {

@@ -48,6 +48,8 @@ interface CacheContext {
   readonly compressAboveBytes?: number
   /** The L1 generation seen before the stamps were taken: a copy may go to L1 only if unchanged. */
   readonly l1Generation?: number
+  /** Set when the whole body is in and its store has begun: the client's end no longer settles the flight. */
+  storing?: boolean
 }
 
 type LookupRecv = Extract<RecvVerdict, { action: 'lookup' }>
@@ -251,7 +253,8 @@ export function makeCacheHooks(deps: CacheHooksDeps) {
       locked = acquired?.locked ?? false
       stamps = acquired?.stamps
       if (acquired && !locked && await waitForOtherReplica(request, reply, active, miss, flight)) return
-      reply.raw.once('close', () => finishFlight(miss.key, flight, locked, { kind: 'pass' }))
+      // A client gone before its body ended settles the flight; one whose body is being stored does not.
+      reply.raw.once('close', () => { if (!contexts.get(request)?.storing) finishFlight(miss.key, flight, locked, { kind: 'pass' }) })
     } else if (request.method === 'GET') {
       stamps = await attempt('acquireStamps', () => store.acquireStamps(miss.tags))
     }
@@ -341,13 +344,21 @@ export function makeCacheHooks(deps: CacheHooksDeps) {
   function storeWhenComplete(context: CacheContext, res: UpstreamResponse, miss: NonNullable<CacheContext['miss']>) {
     const { route, now } = context
     const tee = makeStoreOnEnd(route.maxEntryBytes, async (body) => {
+      try {
+        await storeBody(body)
+      } catch (err) {
+        deps.log.warn({ err, route: route.name }, 'could not store a response')
+        finishFlight(miss.key, context.flight, context.locked, { kind: 'pass' })
+      }
+    }, () => metrics.stores.inc({ route: route.name, outcome: 'too-large' }), () => { context.storing = true })
+    async function storeBody(body: Buffer): Promise<void> {
       const response = makeCachedResponse({ route, status: res.statusCode, headers: res.headers, body, now, stamps: miss.stamps, compressAboveBytes: context.compressAboveBytes ?? Infinity })
       const key = keyForResponse(miss.keyInput, varyNames(res.headers))
       const stored = await attempt('write', () => store.writeIfUnchanged({ key, tags: miss.tags, stamps: miss.stamps, value: encodeCachedResponse(response), ttlMs: storeLifetimeMs(route) }))
       metrics.stores.inc({ route: route.name, outcome: stored === undefined ? 'error' : stored ? 'stored' : 'refused-race' })
       if (stored && context.l1Generation !== undefined) l1?.put(key, response, miss.tags, context.l1Generation, now)
       finishFlight(miss.key, context.flight, context.locked, stored && key === miss.key ? { kind: 'stored', response } : { kind: 'pass' })
-    }, () => metrics.stores.inc({ route: route.name, outcome: 'too-large' }))
+    }
     // pipe() does not forward errors: without this a reset or a body timeout upstream would
     // leave the client's response open forever. Destroying the tee aborts it (and stores nothing).
     res.stream.once('error', (err) => {

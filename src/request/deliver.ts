@@ -6,6 +6,21 @@ export const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authentica
 /** Recomputed for each delivery. */
 const RECOMPUTED = new Set(['content-length', 'age', 'x-cache', 'cache-status'])
 
+/**
+ * An upstream response's headers without the hop-by-hop ones (and those its Connection header
+ * names), for the client of a MISS or a pass-through. Transfer-Encoding is left to the
+ * proxy library, which frames the body itself.
+ */
+export function withoutHopByHop(headers: IncomingHttpHeaders): IncomingHttpHeaders {
+  const listed = new Set(String(headers.connection ?? '').split(',').map((h) => h.trim().toLowerCase()))
+  const out: IncomingHttpHeaders = {}
+  for (const [name, value] of Object.entries(headers)) {
+    if (name !== 'transfer-encoding' && (HOP_BY_HOP.has(name) || listed.has(name))) continue
+    out[name] = value
+  }
+  return out
+}
+
 /** The end-to-end headers of an upstream response, in order, as they will be replayed on a hit. */
 export function storableHeaders(headers: IncomingHttpHeaders): [string, string][] {
   const listed = new Set(String(headers.connection ?? '').split(',').map((h) => h.trim().toLowerCase()))

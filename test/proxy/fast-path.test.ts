@@ -177,15 +177,20 @@ t.test('an invalidation on another replica removes the copy from the fast path',
   const before = served(h)
   t.ok(before >= 1)
   await other.invalidateTags(['people:t1'])
-  // The body is read to its end: a MISS's end is released once its entry is stored (and in L1).
   await eventually(async () => {
     const res = await h.fetch(path, { headers: auth })
     await res.arrayBuffer()
     return res.headers.get('x-cache') === 'MISS'
   }, 5000, 'the feed to drop the copy')
   t.equal(h.origin.count('GET', path), 2)
-  t.equal((await h.fetch(path, { headers: auth })).headers.get('x-cache'), 'HIT')
-  t.equal(served(h), before + 1)
+  // A MISS's end is released before its store settles: the next request may be a collapsed HIT
+  // through Fastify; once the new copy is in L1 the fast path serves it again.
+  await eventually(async () => {
+    const res = await h.fetch(path, { headers: auth })
+    await res.arrayBuffer()
+    return res.headers.get('x-cache') === 'HIT' && served(h) > before
+  }, 5000, 'the new copy on the fast path')
+  t.equal(h.origin.count('GET', path), 2, 'still two upstream requests')
 })
 
 t.test('a learned Vary header is part of the key on the fast path too', async (t) => {
