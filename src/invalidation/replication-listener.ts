@@ -246,8 +246,9 @@ export class ReplicationListener extends EventEmitter<ListenerEvents> {
     this.#backoff.reset()
     this.#status.recordApplied(applied)
     const fields = { lsn: applied.lsn, tables: applied.tables, tagCount: applied.tagCount, commitToPurgeMs: applied.commitToPurgeMs }
-    // Heartbeat-only transactions arrive every interval; they would drown the log at info.
-    if (applied.tables.length > 0) this.#log.info({ ...fields, collapsedTables: applied.collapsedTables }, 'applied transaction')
+    // One line per commit would drown the log at thousands of commits/s: on-call reads the
+    // metrics, /stats (the last invalidations) and the dashboard instead.
+    if (applied.tables.length > 0) this.#log.debug({ ...fields, collapsedTables: applied.collapsedTables }, 'applied transaction')
     else this.#log.debug({ ...fields, heartbeatMs: applied.heartbeatMs }, 'applied heartbeat')
     this.emit('applied', applied)
   }
