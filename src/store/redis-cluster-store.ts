@@ -344,9 +344,12 @@ export function makeRedisClusterStore(options: RedisClusterStoreOptions): CacheS
       const outcomes = await Promise.allSettled(all.map((master) => advanceMaster(master, ms, doomed, all)))
       if (outcomes.some((o) => o.status === 'fulfilled' && o.value)) await publishInvalidation({ kind: 'reset' })
       const failed = outcomes.flatMap((o, i) => (o.status === 'rejected' ? [all[i]?.id] : []))
-      // The in-process (L1) copies follow the slowest master: they cannot tell tenants apart.
+      // The in-process (L1) copies only need the feed to be complete up to this heartbeat: every
+      // invalidation was published as tags, or its slot was condemned and a reset published. A
+      // dead master's tenants never reach L1 (their reads fail, then bypass until it is flushed),
+      // so the others keep their L1 while one master is down.
+      if (failed.length < all.length) await publishInvalidation({ kind: 'watermark', ms })
       if (failed.length > 0) throw new Error(`no new watermark for ${failed.join(', ')} (unreachable): their tenants bypass once it is older than the bound`)
-      await publishInvalidation({ kind: 'watermark', ms })
     }),
 
     readWatermark: () => guarded('readWatermark', async () => {

@@ -123,8 +123,11 @@ t.test('a killed master: its tenants fail fast, the rest keep caching, and its i
   // The database changed every tenant's rows while the master was down.
   await leader.invalidateTags(TENANTS.map((x) => `tickets:${x}:7`))
   t.same(await servable(reader, written, elsewhere), [], 'applied where the masters are up')
+  const feedWatermarks: number[] = []
+  reader.onInvalidation((event) => { if (event.kind === 'watermark') feedWatermarks.push(event.ms) })
   const now = Date.now()
   await t.rejects(leader.writeWatermark(now), /127\.0\.0\.1:\d+/, 'no new watermark for the dead master, named')
+  await waitFor(() => feedWatermarks.includes(now), { what: 'the feed watermark: the other replicas\' L1 stays usable' })
   await waitFor(async () => (await reader.read(keyOf(elsewhere[0] as string), [])).watermark === now, { what: 'the other masters\' watermark' })
   const refilled = await fill(leader, elsewhere)
   t.equal((await servable(reader, refilled, elsewhere)).length, elsewhere.length, 'caching goes on for the other tenants')
