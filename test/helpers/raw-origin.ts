@@ -77,3 +77,16 @@ export async function receive(url: string, headers: Record<string, string>, time
     req.end()
   })
 }
+
+/**
+ * The first request for each target gets `broken`; every later one a well-formed answer, so
+ * a test can tell what the proxy kept of the broken one (nothing) from a fresh fetch.
+ */
+export function breakFirstAnswer(origin: RawOrigin, broken: (target: string, socket: net.Socket) => void): void {
+  const seen = new Set<string>()
+  origin.answer = (target, socket) => {
+    if (seen.has(target)) return void socket.write(okResponse(target))
+    seen.add(target)
+    broken(target, socket)
+  }
+}

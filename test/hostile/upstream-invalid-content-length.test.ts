@@ -1,6 +1,6 @@
 import t from 'tap'
 import { startHarness } from '../helpers/proxy.js'
-import { okResponse, receive, startRawOrigin } from '../helpers/raw-origin.js'
+import { breakFirstAnswer, okResponse, receive, startRawOrigin } from '../helpers/raw-origin.js'
 import { bearer } from '../helpers/tokens.js'
 
 /**
@@ -31,16 +31,13 @@ t.test('broken framing never crashes, hangs, or stores anything for another requ
   const origin = await startRawOrigin()
   t.teardown(() => origin.close())
   const h = await startHarness(t, { routes, extra: 'upstreamTimeout: 2s\n', env: { UPSTREAM_URL: origin.url } })
-  const seen = new Map<string, number>()
-  origin.answer = (target, socket) => {
-    const attempt = (seen.get(target) ?? 0) + 1
-    seen.set(target, attempt)
+  breakFirstAnswer(origin, (target, socket) => {
     const bad = CASES[target.split('/')[2] ?? '']
-    if (attempt > 1 || bad === undefined) return void socket.write(okResponse(target))
+    if (bad === undefined) return void socket.write(okResponse(target))
     socket.write(bad)
     // The longer-than-body case keeps the connection open: the timeout must end it.
     if (!target.includes('longer-than-body') && !target.includes('shorter-with-hidden-response')) socket.end()
-  }
+  })
   const report: string[] = []
   for (const name of Object.keys(CASES)) {
     const path = `/framing/${name}`

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { startHarness } from '../helpers/proxy.js'
-import { okResponse, receive, startRawOrigin } from '../helpers/raw-origin.js'
+import { breakFirstAnswer, receive, startRawOrigin } from '../helpers/raw-origin.js'
 import { bearer } from '../helpers/tokens.js'
 
 /**
@@ -17,17 +17,13 @@ t.test('a reset mid-body stores nothing and ends the client response', async (t)
   const origin = await startRawOrigin()
   t.teardown(() => origin.close())
   const h = await startHarness(t, { routes, extra: 'upstreamTimeout: 2s\n', env: { UPSTREAM_URL: origin.url } })
-  const seen = new Map<string, number>()
-  origin.answer = (target, socket) => {
-    const attempt = (seen.get(target) ?? 0) + 1
-    seen.set(target, attempt)
-    if (attempt > 1) return void socket.write(okResponse(target))
+  breakFirstAnswer(origin, (target, socket) => {
     const half = body.slice(0, body.length / 2)
     if (target.startsWith('/reset/length')) socket.write(`HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${half}`)
     if (target.startsWith('/reset/chunked')) socket.write(`HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n${half.length.toString(16)}\r\n${half}\r\n`)
     if (target.startsWith('/reset/headers')) socket.write('HTTP/1.1 200 OK\r\nContent-Type: appl')
     socket.resetAndDestroy()
-  }
+  })
 
   for (const [path, init] of [['/reset/length', headers], ['/reset/chunked', headers], ['/reset/length-bypass', {}]] as const) {
     const first = await receive(h.url + path, init)

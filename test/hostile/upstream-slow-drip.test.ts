@@ -1,7 +1,7 @@
 import t from 'tap'
 import type net from 'node:net'
 import { startHarness } from '../helpers/proxy.js'
-import { okResponse, receive, startRawOrigin } from '../helpers/raw-origin.js'
+import { breakFirstAnswer, receive, startRawOrigin } from '../helpers/raw-origin.js'
 import { bearer } from '../helpers/tokens.js'
 
 /**
@@ -33,11 +33,7 @@ t.test('slow drips within the timeout are stored whole; stalled ones store nothi
   const origin = await startRawOrigin()
   t.teardown(() => origin.close())
   const h = await startHarness(t, { routes, extra: 'upstreamTimeout: 1s\n', env: { UPSTREAM_URL: origin.url } })
-  const seen = new Map<string, number>()
-  origin.answer = (target, socket) => {
-    const attempt = (seen.get(target) ?? 0) + 1
-    seen.set(target, attempt)
-    if (attempt > 1) return void socket.write(okResponse(target))
+  breakFirstAnswer(origin, (target, socket) => {
     const head = (framing: string) => `HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n${framing}\r\n\r\n`
     const chunked = split(body, 8).map((piece) => `${piece.length.toString(16)}\r\n${piece}\r\n`).concat('0\r\n\r\n')
     if (target === '/drip/length') drip(socket, [head(`Content-Length: ${body.length}`), ...split(body, 8)], 150)
@@ -45,7 +41,7 @@ t.test('slow drips within the timeout are stored whole; stalled ones store nothi
     else if (target === '/drip/stalls' || target === '/drip/stalls-bypass') drip(socket, [head(`Content-Length: ${body.length}`), ...split(body, 8)], 50, 4)
     else if (target === '/drip/stalls-chunked') drip(socket, [head('Transfer-Encoding: chunked'), ...chunked], 50, 4)
     // '/drip/no-headers': nothing at all
-  }
+  })
 
   for (const path of ['/drip/length', '/drip/chunked']) {
     const first = await receive(h.url + path, headers)
