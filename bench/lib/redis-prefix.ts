@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis'
+import { escapeGlob } from '../../src/store/glob.js'
 
 /**
  * Redis housekeeping of a run: every key it or its proxies write starts with the run's own
@@ -20,8 +21,12 @@ export async function deleteByPrefix(redis: Redis, prefix: string): Promise<numb
   return deleted
 }
 
-export async function countByPrefix(redis: Redis, prefix: string): Promise<number> {
-  const match = `${escapeGlob(prefix)}*`
+export function countByPrefix(redis: Redis, prefix: string): Promise<number> {
+  return countMatching(redis, `${escapeGlob(prefix)}*`)
+}
+
+/** Keys matching a glob on one node (SCAN: never KEYS on a shared Redis). */
+export async function countMatching(redis: Redis, match: string): Promise<number> {
   let cursor = '0'
   let count = 0
   do {
@@ -56,8 +61,4 @@ export async function enableDelNotifications(redis: Redis): Promise<() => Promis
   const flags = new Set([...previous, 'K', 'g'])
   await redis.config('SET', 'notify-keyspace-events', [...flags].join(''))
   return async () => { await redis.config('SET', 'notify-keyspace-events', previous) }
-}
-
-function escapeGlob(text: string): string {
-  return text.replace(/[*?[\]\\]/g, (c) => '\\' + c)
 }

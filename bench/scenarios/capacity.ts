@@ -12,7 +12,8 @@ import { startRedisCluster, type RedisCluster } from '../../test/helpers/redis-c
 import type { BenchContext } from '../lib/context.js'
 import { sumMetric } from '../lib/metrics-text.js'
 import { startBenchProxy } from '../lib/proxy-process.js'
-import { deleteByPrefix } from '../lib/redis-prefix.js'
+import { countMatching, deleteByPrefix, readUsedMemory } from '../lib/redis-prefix.js'
+import { escapeGlob } from '../../src/store/glob.js'
 import { round, summarize, type LatencySummary } from '../lib/stats.js'
 import { sleep, waitFor } from '../lib/wait.js'
 
@@ -396,7 +397,7 @@ async function measureGrowth(target: Target, settings: CapacitySettings, users: 
   let stampKeys = 0
   let lockKeys = 0
   for (const node of target.nodes) {
-    const [e, s, l] = [await countKeys(node.client, target.pattern('e')), await countKeys(node.client, target.pattern('s')), await countKeys(node.client, target.pattern('l'))]
+    const [e, s, l] = [await countMatching(node.client, target.pattern('e')), await countMatching(node.client, target.pattern('s')), await countMatching(node.client, target.pattern('l'))]
     entryKeys += e
     stampKeys += s
     lockKeys += l
@@ -516,19 +517,8 @@ function sumCalls(after: NodeSample, before: NodeSample, names: readonly string[
 
 async function usedMemory(nodes: readonly TargetNode[]): Promise<number> {
   let total = 0
-  for (const node of nodes) total += Number(/^used_memory:(\d+)/m.exec(await node.client.info('memory'))?.[1] ?? NaN)
+  for (const node of nodes) total += await readUsedMemory(node.client)
   return total
-}
-
-async function countKeys(client: Redis, match: string): Promise<number> {
-  let cursor = '0'
-  let count = 0
-  do {
-    const [next, keys] = await client.scan(cursor, 'MATCH', match, 'COUNT', 5000)
-    cursor = next
-    count += keys.length
-  } while (cursor !== '0')
-  return count
 }
 
 /** MEMORY USAGE (SAMPLES 0) averaged over up to MEMORY_SAMPLES keys of one kind, from every node. */
@@ -559,8 +549,4 @@ function shuffle<T>(items: T[]): T[] {
     ;[items[i], items[j]] = [items[j] as T, items[i] as T]
   }
   return items
-}
-
-function escapeGlob(text: string): string {
-  return text.replace(/[*?[\]\\]/g, (c) => '\\' + c)
 }

@@ -3,6 +3,8 @@ import type { BenchContext } from '../lib/context.js'
 import { sumMetric } from '../lib/metrics-text.js'
 import { readRssBytes } from '../lib/processes.js'
 import { startBenchProxy, type BenchProxy } from '../lib/proxy-process.js'
+import { countByPrefix } from '../lib/redis-prefix.js'
+import { round } from '../lib/stats.js'
 import { measureMix, type MixResult } from './realistic-mix.js'
 
 /**
@@ -57,11 +59,11 @@ async function sample(ctx: BenchContext, proxy: BenchProxy, started: number): Pr
   const rss = readRssBytes(pid)
   return {
     atSec: Math.round((Date.now() - started) / 1000),
-    rssMiB: rss === undefined ? null : round(rss / 2 ** 20),
-    eventLoopP99Ms: Number.isFinite(lag) ? round(lag * 1000) : null,
+    rssMiB: rss === undefined ? null : round(rss / 2 ** 20, 1),
+    eventLoopP99Ms: Number.isFinite(lag) ? round(lag * 1000, 1) : null,
     openFds: countFds(pid),
-    redisKeys: await countKeys(ctx, proxy.keyPrefix),
-    redisUsedMiB: round(usedBytes / 2 ** 20),
+    redisKeys: await countByPrefix(ctx.redis, proxy.keyPrefix),
+    redisUsedMiB: round(usedBytes / 2 ** 20, 1),
   }
 }
 
@@ -69,17 +71,3 @@ function countFds(pid: number): number | null {
   try { return readdirSync(`/proc/${pid}/fd`).length } catch { return null }
 }
 
-async function countKeys(ctx: BenchContext, prefix: string): Promise<number> {
-  let cursor = '0'
-  let count = 0
-  do {
-    const [next, keys] = await ctx.redis.scan(cursor, 'MATCH', `${prefix.replace(/[*?[\]\\]/g, '\\$&')}*`, 'COUNT', 1000)
-    cursor = next
-    count += keys.length
-  } while (cursor !== '0')
-  return count
-}
-
-function round(x: number): number {
-  return Math.round(x * 10) / 10
-}

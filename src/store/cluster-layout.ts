@@ -1,5 +1,6 @@
 import calculateSlot from 'cluster-key-slot'
 import { EVERYTHING_TAG } from '../tags/tag-template.js'
+import { escapeGlob } from './glob.js'
 
 /**
  * Where each key lives in a Redis Cluster. Every key an entry needs (the entry, the stamps of
@@ -73,9 +74,4 @@ export function hashTagForSlot(slot: number): string {
     slotTags = table
   }
   return slotTags[slot] as string
-}
-
-/** Literal text inside a Redis glob. */
-export function escapeGlob(text: string): string {
-  return text.replace(/[*?[\]\\]/g, (c) => '\\' + c)
 }

@@ -22,3 +22,8 @@ export function globToRegExp(glob: string): RegExp {
 function escapeRegExp(c: string): string {
   return c.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')
 }
+
+/** Literal text inside a Redis glob (a key prefix, a tag): nothing in it matches more than itself. */
+export function escapeGlob(text: string): string {
+  return text.replace(/[*?[\]\\]/g, (c) => '\\' + c)
+}

@@ -1,12 +1,13 @@
 import { Cluster, type ClusterOptions, type Redis } from 'ioredis'
 import type { Logger } from 'pino'
-import { ProxyError } from '../errors.js'
 import type { CacheStore, InvalidationEvent, StoreRead, StoreWrite } from './store.js'
 import { ACQUIRE_STAMPS, ADVANCE_NODE_WATERMARK, RELEASE_LOCK, WRITE_IF_UNCHANGED } from './redis-scripts.js'
 import { makeRedisChannels } from './redis-channels.js'
 import { makeInvalidationFeed } from './invalidation-feed.js'
-import { escapeGlob, keySlot, keyTenant, makeClusterLayout, tagTenant, tenantOfTags } from './cluster-layout.js'
+import { keySlot, keyTenant, makeClusterLayout, tagTenant, tenantOfTags } from './cluster-layout.js'
 import { makeStamp } from './stamp.js'
+import { escapeGlob } from './glob.js'
+import { logErrorsThrottled, makeGuard, readRunId, watermarkOfRun } from './redis-support.js'
 
 const SLOTS_REFRESH_MS = 5000
 const SLOT_COUNT = 16384
@@ -85,18 +86,11 @@ export function makeRedisClusterStore(options: RedisClusterStoreOptions): CacheS
   const watermarks = new Map<string, number | null>()
   /** Slots whose invalidations could not be applied (also kept on every reachable master). */
   const condemned = new Set<string>()
-  let lastErrorLog = 0
 
   const feed = makeInvalidationFeed(channels, `${options.keyPrefix}invalidation`)
   const publishInvalidation = (event: InvalidationEvent) => feed.publish(event)
 
-  cluster.on('error', (err: Error) => {
-    const now = Date.now()
-    if (now - lastErrorLog > 1000) {
-      lastErrorLog = now
-      log.warn({ err, code: 'CCP_STORE_UNAVAILABLE' }, 'redis cluster error')
-    }
-  })
+  logErrorsThrottled(cluster, log, 'redis cluster error')
 
   /** The slot map by master, rebuilt only when the client's map changed (a cheap scan tells). */
   let owners: (string | undefined)[] = []
@@ -142,17 +136,10 @@ export function makeRedisClusterStore(options: RedisClusterStoreOptions): CacheS
 
   const ownerOf = (slot: number): string | undefined => cluster.slots[slot]?.[0]
 
-  async function runIdOf(client: Redis): Promise<string> {
-    const found = /run_id:(\w+)/.exec(await client.info('server'))?.[1]
-    if (!found) throw new Error('INFO server has no run_id')
-    return found
-  }
-
   /** One master's watermark as readers must see it: only if written to this very run of it. */
   async function readNodeWatermark(master: Master): Promise<number | null> {
-    const [runId, value] = await Promise.all([runIdOf(connected(master)), cluster.get(layout.watermarkKey(master.firstSlot))])
-    const match = value ? /^(\d+):(.+)$/.exec(value) : null
-    return match && match[2] === runId ? Number(match[1]) : null
+    const [runId, value] = await Promise.all([readRunId(connected(master)), cluster.get(layout.watermarkKey(master.firstSlot))])
+    return watermarkOfRun(value, runId)
   }
 
   async function pollWatermarks(): Promise<void> {
@@ -247,7 +234,7 @@ export function makeRedisClusterStore(options: RedisClusterStoreOptions): CacheS
 
   async function advanceMaster(master: Master, ms: number, doomed: ReadonlySet<string>, all: readonly Master[]): Promise<boolean> {
     if (down.has(master.id)) throw new Error(`master ${master.id} is down`)
-    const runId = await runIdOf(connected(master))
+    const runId = await readRunId(connected(master))
     const current = await cluster.get(layout.watermarkKey(master.firstSlot))
     const restarted = current !== null && !current.endsWith(`:${runId}`)
     const mine = [...doomed].filter((member) => master.slots.has(slotOfRecord(member)))
@@ -264,13 +251,7 @@ export function makeRedisClusterStore(options: RedisClusterStoreOptions): CacheS
     return flushed
   }
 
-  async function guarded<T>(what: string, run: () => Promise<T>): Promise<T> {
-    try {
-      return await run()
-    } catch (cause) {
-      throw new ProxyError('CCP_STORE_UNAVAILABLE', `redis cluster ${what} failed: ${(cause as Error).message}`, { cause })
-    }
-  }
+  const guarded = makeGuard('redis cluster')
 
   return {
     kind: 'redis-cluster',

@@ -1,12 +1,13 @@
 import { Redis, type RedisOptions } from 'ioredis'
 import type { Logger } from 'pino'
-import { ProxyError } from '../errors.js'
 import type { CacheStore, InvalidationEvent, StoreRead, StoreWrite } from './store.js'
 import { ACQUIRE_STAMPS, ADVANCE_WATERMARK, RELEASE_LOCK, WRITE_IF_UNCHANGED } from './redis-scripts.js'
 import { makeRedisChannels } from './redis-channels.js'
 import { makeInvalidationFeed } from './invalidation-feed.js'
 import { EVERYTHING_TAG } from '../tags/tag-template.js'
 import { makeStamp } from './stamp.js'
+import { escapeGlob } from './glob.js'
+import { logErrorsThrottled, makeGuard, readRunId, watermarkOfRun } from './redis-support.js'
 
 export interface RedisStoreOptions {
   readonly url: string
@@ -62,26 +63,20 @@ export function makeRedisStore(options: RedisStoreOptions): CacheStore {
   /** Published after the change is confirmed, on the same connection, so subscribers see them in order. */
   const feed = makeInvalidationFeed(channels, `${keyPrefix}invalidation`)
   const publishInvalidation = (event: InvalidationEvent) => feed.publish(event)
-  let lastErrorLog = 0
   /** The run_id of the Redis process this connection talks to; unknown until read after each (re)connect. */
   let runId: string | undefined
-  async function readRunId(): Promise<string> {
-    const found = /run_id:(\w+)/.exec(await client.info('server'))?.[1]
-    if (!found) throw new Error('INFO server has no run_id')
-    runId = found
-    return found
+  async function currentRunId(): Promise<string> {
+    runId = await readRunId(client)
+    return runId
   }
   client.on('ready', () => {
     runId = undefined
-    readRunId().catch(() => { runId = undefined })
+    currentRunId().catch(() => { runId = undefined })
   })
   client.on('close', () => { runId = undefined })
 
   /** A watermark counts only if it was written to this very Redis run (see ADVANCE_WATERMARK). */
-  function parseWatermark(value: string | undefined | null): number | null {
-    const match = value ? /^(\d+):(.+)$/.exec(value) : null
-    return match && runId !== undefined && match[2] === runId ? Number(match[1]) : null
-  }
+  const parseWatermark = (value: string | undefined | null): number | null => watermarkOfRun(value, runId)
 
   async function acquire(tags: readonly string[], lock?: { key: string; ttlMs: number }) {
     const keys = [...tags.map(stampKey), ...(lock ? [lockKey(lock.key)] : [])]
@@ -90,22 +85,8 @@ export function makeRedisStore(options: RedisStoreOptions): CacheStore {
     return { stamps: out.slice(0, tags.length), locked: out[tags.length] === '1' }
   }
 
-  client.on('error', (err: Error) => {
-    // ioredis emits an error per failed reconnect; one line a second is enough for on-call.
-    const now = Date.now()
-    if (now - lastErrorLog > 1000) {
-      lastErrorLog = now
-      options.log.warn({ err, code: 'CCP_STORE_UNAVAILABLE' }, 'redis connection error')
-    }
-  })
-
-  async function guarded<T>(what: string, run: () => Promise<T>): Promise<T> {
-    try {
-      return await run()
-    } catch (cause) {
-      throw new ProxyError('CCP_STORE_UNAVAILABLE', `redis ${what} failed: ${(cause as Error).message}`, { cause })
-    }
-  }
+  logErrorsThrottled(client, options.log, 'redis connection error')
+  const guarded = makeGuard('redis')
 
   return {
     kind: 'redis',
@@ -144,7 +125,7 @@ export function makeRedisStore(options: RedisStoreOptions): CacheStore {
     }),
 
     writeWatermark: (ms) => guarded('writeWatermark', async () => {
-      const flushed = await client.advanceWatermark(watermarkKey, stampKey(EVERYTHING_TAG), ms, runId ?? await readRunId())
+      const flushed = await client.advanceWatermark(watermarkKey, stampKey(EVERYTHING_TAG), ms, runId ?? await currentRunId())
       if (flushed === 1) {
         options.log.warn({ runId }, 'Redis came back from older data (new run_id): everything cached before was flushed')
         await publishInvalidation({ kind: 'reset' })
@@ -154,7 +135,7 @@ export function makeRedisStore(options: RedisStoreOptions): CacheStore {
 
     readWatermark: () => guarded('readWatermark', async () => {
       const value = await client.get(watermarkKey)
-      if (runId === undefined) await readRunId()
+      if (runId === undefined) await currentRunId()
       return parseWatermark(value)
     }),
 
@@ -192,9 +173,4 @@ async function deleteByPattern(client: Redis, match: string): Promise<number> {
     if (keys.length > 0) deleted += await client.unlink(...keys)
   } while (cursor !== '0')
   return deleted
-}
-
-/** The key prefix is literal text; only the operator's pattern is a glob. */
-function escapeGlob(text: string): string {
-  return text.replace(/[*?[\]\\]/g, (c) => '\\' + c)
 }

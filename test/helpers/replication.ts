@@ -7,6 +7,7 @@ import pino, { type Logger } from 'pino'
 import type { Test } from 'tap'
 import type { InvalidationConfig, TableRule } from '../../src/config/types.js'
 import { makeRedisStore } from '../../src/store/redis-store.js'
+import { escapeGlob } from '../../src/store/glob.js'
 import type { CacheStore } from '../../src/store/store.js'
 import { parseTagTemplate, type TagTemplate } from '../../src/tags/tag-template.js'
 import { DATABASE_URL, REDIS_URL, uniquePrefix } from './env.js'
@@ -113,7 +114,7 @@ export async function deleteKeysUnder(prefix: string, redisUrl = REDIS_URL): Pro
     await redis.connect()
     let cursor = '0'
     do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix.replace(/[*?[\]\\]/g, '\\$&')}*`, 'COUNT', 1000)
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${escapeGlob(prefix)}*`, 'COUNT', 1000)
       cursor = next
       if (keys.length > 0) await redis.unlink(...keys)
     } while (cursor !== '0')

@@ -1,0 +1,43 @@
+import type { Logger } from 'pino'
+import { ProxyError } from '../errors.js'
+
+/** What both Redis stores (one Redis, a Redis Cluster) do the same way. */
+
+/** Runs one store operation; any failure becomes CCP_STORE_UNAVAILABLE, which the proxy answers with BYPASS. */
+export function makeGuard(label: string) {
+  return async function guarded<T>(what: string, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run()
+    } catch (cause) {
+      throw new ProxyError('CCP_STORE_UNAVAILABLE', `${label} ${what} failed: ${(cause as Error).message}`, { cause })
+    }
+  }
+}
+
+/** ioredis emits an error per failed reconnect; one line a second is enough for on-call. */
+export function logErrorsThrottled(client: { on(event: 'error', listener: (err: Error) => void): unknown }, log: Logger, message: string): void {
+  let last = 0
+  client.on('error', (err: Error) => {
+    const now = Date.now()
+    if (now - last > 1000) {
+      last = now
+      log.warn({ err, code: 'CCP_STORE_UNAVAILABLE' }, message)
+    }
+  })
+}
+
+/** The run_id of the Redis process a connection talks to. */
+export async function readRunId(client: { info(section: 'server'): Promise<string> }): Promise<string> {
+  const found = /run_id:(\w+)/.exec(await client.info('server'))?.[1]
+  if (!found) throw new Error('INFO server has no run_id')
+  return found
+}
+
+/**
+ * A stored watermark is `ms:run_id`; it counts only if written to this very run of the Redis
+ * process (a process that came back from older data has another run_id).
+ */
+export function watermarkOfRun(value: string | null | undefined, runId: string | undefined): number | null {
+  const match = value ? /^(\d+):(.+)$/.exec(value) : null
+  return match && runId !== undefined && match[2] === runId ? Number(match[1]) : null
+}
