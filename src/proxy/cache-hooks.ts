@@ -176,9 +176,7 @@ export function makeCacheHooks(deps: CacheHooksDeps) {
     const now = clock.now()
     const entry = l1.get(key, now)
     if (entry === undefined) return false
-    const response = entry.response
-    const age = Math.max(0, Math.floor((now - response.storedAt) / 1000))
-    const ttl = Math.max(0, Math.floor((response.expiresAt - now) / 1000))
+    const { age, ttl } = hitTiming(entry.response, now)
     const requestId = requestIdOf(req)
     if (!writeHitFromL1(req.headers, res, l1, key, entry, requestId, age, cacheStatusHit(ttl))) return false
     const route = (resolved.recv as LookupRecv).route

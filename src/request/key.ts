@@ -35,7 +35,7 @@ export function makeCacheKey(input: KeyInput): string {
   ]
   const digest = sha256Base64url(JSON.stringify(parts))
   // The escaped tenant leads the key so that a clustered store can keep every key of a
-  // tenant in one hash slot (store/tenant-of.ts); it cannot contain ':' (escapeTagValue).
+  // tenant in one hash slot (store/cluster-layout.ts keyTenant); it cannot contain ':' (escapeTagValue).
   return `${escapeTagValue(identity.tenant)}:${route.name}:${digest}`
 }
 
