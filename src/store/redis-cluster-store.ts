@@ -64,17 +64,17 @@ interface Master {
 export function makeRedisClusterStore(options: RedisClusterStoreOptions): CacheStore {
   const cluster = makeCluster(options)
   const layout = makeClusterLayout(options.keyPrefix)
-  /** Masters whose last two background checks failed (see assertUp). */
-  const down = new Set<string>()
-  /** Consecutive failed checks per master: one alone may be a connection still opening. */
+  /** Consecutive failed background checks per master: one alone may be a connection still opening. */
   const failedChecks = new Map<string, number>()
+  /** A master whose last two checks failed (see assertUp). */
+  const isDown = (id: string) => (failedChecks.get(id) ?? 0) >= 2
   const { stampTtlMs, log } = options
   const lockToken = makeStamp()
   const channels = makeRedisChannels({
     // Any node relays a PUBLISH to the whole cluster: use the first master that answers.
     publish: async (channel, message) => {
       let lastError: unknown = new Error('no master to publish on')
-      for (const master of masters().filter((m) => m.client && !down.has(m.id))) {
+      for (const master of masters().filter((m) => m.client && !isDown(m.id))) {
         try { return await connected(master).publish(channel, message) } catch (err) { lastError = err }
       }
       throw lastError
@@ -123,14 +123,15 @@ export function makeRedisClusterStore(options: RedisClusterStoreOptions): CacheS
   }
 
   /**
-   * Masters whose last background check failed. Requests for their slots fail at once (and are
-   * served from the upstream with BYPASS) instead of waiting out the client's reconnects and
-   * redirections; every other slot keeps hitting.
+   * The master serving a tenant, if it is up. Requests for the slots of a master whose last
+   * two background checks failed fail at once (and are served from the upstream with BYPASS)
+   * instead of waiting out the client's reconnects and redirections; every other slot keeps
+   * hitting.
    */
-  function assertUp(tenant: string): string | undefined {
+  function assertUp(tenant: string): string {
     const owner = ownerOf(layout.tenantSlot(tenant))
     if (owner === undefined) throw new Error('no master serves this slot')
-    if (down.has(owner)) throw new Error(`master ${owner} is down`)
+    if (isDown(owner)) throw new Error(`master ${owner} is down`)
     return owner
   }
 
@@ -147,12 +148,9 @@ export function makeRedisClusterStore(options: RedisClusterStoreOptions): CacheS
       try {
         watermarks.set(master.id, await readNodeWatermark(master))
         failedChecks.delete(master.id)
-        down.delete(master.id)
       } catch {
         // Unreachable: keep the last value (it ages past the bound on its own), and fail its requests fast.
-        const failures = (failedChecks.get(master.id) ?? 0) + 1
-        failedChecks.set(master.id, failures)
-        if (failures >= 2) down.add(master.id)
+        failedChecks.set(master.id, (failedChecks.get(master.id) ?? 0) + 1)
       }
     }))
   }
@@ -233,7 +231,7 @@ export function makeRedisClusterStore(options: RedisClusterStoreOptions): CacheS
   }
 
   async function advanceMaster(master: Master, ms: number, doomed: ReadonlySet<string>, all: readonly Master[]): Promise<boolean> {
-    if (down.has(master.id)) throw new Error(`master ${master.id} is down`)
+    if (isDown(master.id)) throw new Error(`master ${master.id} is down`)
     const runId = await readRunId(connected(master))
     const current = await cluster.get(layout.watermarkKey(master.firstSlot))
     const restarted = current !== null && !current.endsWith(`:${runId}`)
@@ -262,7 +260,7 @@ export function makeRedisClusterStore(options: RedisClusterStoreOptions): CacheS
       const values = await cluster.mgetBuffer(layout.entryKey(key), ...tags.map((tag) => layout.stampKey(tag, tenant)))
       return {
         entry: values[0] ?? null,
-        watermark: owner === undefined ? null : watermarks.get(owner) ?? null,
+        watermark: watermarks.get(owner) ?? null,
         stamps: values.slice(1).map((v) => (v ? v.toString() : null)),
       }
     }),
@@ -364,7 +362,7 @@ export function makeRedisClusterStore(options: RedisClusterStoreOptions): CacheS
       const records = await loadCondemned(all)
       return {
         kind: 'redis-cluster',
-        masters: all.map((m) => ({ id: m.id, slots: m.slots.size, up: m.client !== undefined && !down.has(m.id), watermark: watermarks.get(m.id) ?? null })),
+        masters: all.map((m) => ({ id: m.id, slots: m.slots.size, up: m.client !== undefined && !isDown(m.id), watermark: watermarks.get(m.id) ?? null })),
         condemnedSlots: [...new Set([...records].map(slotOfRecord))].sort((a, b) => a - b),
       }
     },
