@@ -52,6 +52,12 @@ function comparable(raw: Raw): { head: string; body: string } {
   return { head: raw.head.replace(/\r\ndate: [^\r]*/gi, '\r\ndate: -'), body: raw.body.toString('base64') }
 }
 
+/** Entries stored so far: a MISS's response ends before its store settles (README, Coalescing). */
+async function stored(h: Harness): Promise<number> {
+  const metric = await h.proxy.metrics.stores.get()
+  return metric.values.filter((v) => v.labels.outcome === 'stored').reduce((sum, v) => sum + v.value, 0)
+}
+
 function served(h: Harness): number {
   return (h.proxy.app as unknown as { l1FastPath: { served(): number } }).l1FastPath.served()
 }
@@ -77,6 +83,7 @@ t.test('a hit from the fast path is byte-identical to the Fastify path: plain, g
   }))
   // node:http requests: exactly these headers (fetch() would add Accept-Language, which the upstream Varies on).
   for (const h of [fast, fastify]) t.equal((await rawRequest(h.url, path, { headers: auth })).headers['x-cache'], 'MISS')
+  for (const h of [fast, fastify]) await eventually(async () => (await stored(h)) === 1, 5000, 'the copy stored')
   const etagsOf = async (h: Harness) => [
     String((await rawRequest(h.url, path, { headers: { ...auth, 'accept-encoding': 'gzip' } })).headers.etag),
     String((await rawRequest(h.url, path, { headers: auth })).headers.etag),
@@ -116,6 +123,7 @@ t.test('a hit from the fast path is byte-identical to the Fastify path: plain, g
 t.test('an X-Request-ID the upstream echoed is replayed on both paths alike; uncacheable shapes fall through to Fastify', async (t) => {
   const { fast, fastify } = await pair(t, () => ({ headers: { 'content-type': 'text/plain', 'x-request-id': 'from-upstream' }, body: 'small' }))
   for (const h of [fast, fastify]) await (await h.fetch(path, { headers: auth })).arrayBuffer()
+  for (const h of [fast, fastify]) await eventually(async () => (await stored(h)) === 1, 5000, 'the copy stored')
   const a = await exchange(fast.url, path, auth)
   const b = await exchange(fastify.url, path, auth)
   t.same(comparable(a), comparable(b))
@@ -124,6 +132,7 @@ t.test('an X-Request-ID the upstream echoed is replayed on both paths alike; unc
   // No Content-Type: Fastify adds its own; the fast path leaves such an entry to it.
   const noType = await pair(t, () => ({ headers: {}, body: Buffer.from([1, 2, 3]) }))
   for (const h of [noType.fast, noType.fastify]) await (await h.fetch(path, { headers: auth })).arrayBuffer()
+  for (const h of [noType.fast, noType.fastify]) await eventually(async () => (await stored(h)) === 1, 5000, 'the copy stored')
   const c = await exchange(noType.fast.url, path, auth)
   t.same(comparable(c), comparable(await exchange(noType.fastify.url, path, auth)))
   t.match(c.head, /x-cache: HIT/)
@@ -136,6 +145,7 @@ t.test('HEAD, other methods and requests without a usable token are not answered
   t.equal((await fast.fetch(path, { headers: auth })).headers.get('x-cache'), 'HIT')
   const start = served(fast)
   await fastify.fetch(path, { headers: auth })
+  for (const h of [fast, fastify]) await eventually(async () => (await stored(h)) === 1, 5000, 'the copy stored')
   const head = await exchange(fast.url, path, auth, 'HEAD')
   t.same(comparable(head), comparable(await exchange(fastify.url, path, auth, 'HEAD')), 'HEAD: the same through Fastify')
   const post = await fast.fetch(path, { method: 'POST', headers: auth, body: 'x' })
@@ -158,6 +168,7 @@ t.test('an expired token stops reading the cache at its exp, also for a request 
   const exp = Math.floor(Date.now() / 1000) + 2
   const short = { authorization: `Bearer ${makeToken({ tenant: 't1', sub: 'u1', exp })}` }
   await (await h.fetch(path, { headers: short })).arrayBuffer()
+  await eventually(async () => (await stored(h)) === 1, 5000, 'the copy stored')
   t.equal((await h.fetch(path, { headers: short })).headers.get('x-cache'), 'HIT')
   const hits = served(h)
   t.ok(hits >= 1, 'served by the fast path')
@@ -173,6 +184,7 @@ t.test('an invalidation on another replica removes the copy from the fast path',
   t.teardown(() => other.close())
   await eventually(async () => { try { await other.ping(); return true } catch { return false } }, 5000, 'redis')
   await (await h.fetch(path, { headers: auth })).arrayBuffer()
+  await eventually(async () => (await stored(h)) === 1, 5000, 'the first copy stored')
   t.equal((await h.fetch(path, { headers: auth })).headers.get('x-cache'), 'HIT')
   const before = served(h)
   t.ok(before >= 1)
@@ -201,8 +213,10 @@ t.test('a learned Vary header is part of the key on the fast path too', async (t
     return [res.headers.get('x-cache'), await res.text()]
   }
   t.same(await get('de'), ['MISS', 'lang=de'])
+  await eventually(async () => (await stored(h)) === 1, 5000, 'the de copy stored')
   t.same(await get('de'), ['HIT', 'lang=de'])
   t.same(await get('fr'), ['MISS', 'lang=fr'])
+  await eventually(async () => (await stored(h)) === 2, 5000, 'the fr copy stored')
   t.same(await get('fr'), ['HIT', 'lang=fr'])
   t.same(await get('de'), ['HIT', 'lang=de'])
   t.ok(served(h) >= 3)
