@@ -18,6 +18,10 @@ export interface ProxyVariant {
   /** 'pass-through' drops the tickets route, so the ticket list is forwarded uncached. */
   readonly routes: 'contract' | 'pass-through'
   readonly nodeArgs?: readonly string[]
+  /** Another proxy's label whose key prefix this one shares (replicas of one deployment: one slot, one prefix). */
+  readonly replicaOf?: string
+  /** Another build's dist/cli.js (BENCH_COMPARE_CLI); default: this checkout's. */
+  readonly cli?: string
 }
 
 export interface BenchProxy {
@@ -31,11 +35,11 @@ export interface BenchProxy {
 
 export async function startBenchProxy(ctx: BenchContext, variant: ProxyVariant): Promise<BenchProxy> {
   const [port, adminPort] = [await findFreePort(), await findFreePort()]
-  const keyPrefix = `${ctx.prefix}${variant.label}:`
+  const keyPrefix = `${ctx.prefix}${variant.replicaOf ?? variant.label}:`
   const configFile = writeProxyConfig(ctx, variant, { port, adminPort, keyPrefix })
   const process = spawnProcess({
     name: `proxy-${variant.label}`, command: globalThis.process.execPath,
-    args: [...(variant.nodeArgs ?? []), join(ctx.root, 'dist', 'cli.js'), 'start', '--config', configFile],
+    args: [...(variant.nodeArgs ?? []), variant.cli ?? join(ctx.root, 'dist', 'cli.js'), 'start', '--config', configFile],
     cpus: ctx.settings.serverCpu, logFile: join(ctx.tmpDir, `proxy-${variant.label}.log`),
   })
   ctx.cleanup.push(`stop proxy ${variant.label}`, () => process.stop())

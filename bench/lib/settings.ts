@@ -2,7 +2,7 @@
  * What one `npm run bench` does and for how long. Defaults give a full run in under ten
  * minutes on the 2-core machine; environment variables shorten or lengthen it.
  */
-export const SCENARIOS = ['throughput', 'mix', 'latency', 'scaling', 'memory', 'profile', 'soak', 'capacity'] as const
+export const SCENARIOS = ['throughput', 'miss', 'mix', 'latency', 'scaling', 'memory', 'profile', 'soak', 'capacity'] as const
 /**
  * Run by `npm run bench` without --only; the 10-minute soak runs only when asked (`npm run soak`),
  * and so does capacity (`--only capacity`: about a minute, and it starts a Redis Cluster).
@@ -17,6 +17,10 @@ export interface BenchSettings {
   readonly warmupSec: number
   readonly connections: number
   readonly mixSec: number
+  /** Seconds of each alternating run of the MISS latency scenario. */
+  readonly missSec: number
+  /** Another build's dist/cli.js: the MISS scenario also alternates between it and this one. */
+  readonly compareCli: string | undefined
   readonly soakSec: number
   readonly mixWarmupSec: number
   readonly latencySec: number
@@ -46,6 +50,8 @@ export function readSettings(argv: readonly string[], env: NodeJS.ProcessEnv): B
     warmupSec: number('BENCH_WARMUP', 3),
     connections: number('BENCH_CONNECTIONS', 50),
     mixSec: number('BENCH_MIX_SECONDS', 60),
+    missSec: number('BENCH_MISS_SECONDS', 20),
+    compareCli: env['BENCH_COMPARE_CLI'] || undefined,
     mixWarmupSec: number('BENCH_MIX_WARMUP', 10),
     latencySec: number('BENCH_LATENCY_SECONDS', 15),
     commitRates: (env['BENCH_COMMIT_RATES'] ?? '100,1000').split(',').map((rate) => {

@@ -1,4 +1,6 @@
 import type { BenchResults, Failed } from '../scenarios/index.js'
+import type { PairedLatency } from '../scenarios/miss-latency.js'
+import type { ProfileResult } from '../scenarios/profiles.js'
 import type { ThroughputResult } from '../scenarios/throughput.js'
 import type { BenchReport } from './write-reports.js'
 
@@ -12,11 +14,12 @@ export function renderMarkdown(report: BenchReport): string {
       `load average at start ${report.machine.loadAverageAtStart.join(' / ')}; Node ${report.machine.node}, Postgres ${report.machine.postgres}, ` +
       `Redis ${report.machine.redis}, nginx ${report.machine.nginx ?? 'absent'}, wrk ${report.machine.wrk ?? 'absent'}. ${report.machine.pinning}.`,
     section('1. Throughput and latency', results.throughput, throughputTables),
+    section('1b. What a MISS adds at 1 connection, alternating with the upstream', results.miss, missTable),
     section('2. Commit-to-invalidation latency', results.latency, latencyTable),
     section('3. Invalidation time vs number of entries', results.scaling, scalingTable),
     section('4. Realistic mix', results.mix, mixTables),
     section('5. Memory', results.memory, memoryTable),
-    section('Hit path profile', results.profile, profileTables),
+    section('Profiles', results.profile, profileTables),
     section('Soak', results.soak, soakTables),
     section('Capacity (docs/scaling.md)', results.capacity, capacityTables),
   ].join('\n\n') + '\n'
@@ -94,9 +97,26 @@ function memoryTable(m: NonNullable<Exclude<BenchResults['memory'], Failed>>): s
   ])]
 }
 
+function missTable(m: NonNullable<Exclude<BenchResults['miss'], Failed>>): string[] {
+  const row = (name: string, p: PairedLatency) => [name, p.pairs, `${p.upstreamMs.p50} / ${p.upstreamMs.p99}`, `${p.proxyMs.p50} / ${p.proxyMs.p99}`, p.addedP50Ms, p.addedMedianOfPairsMs]
+  return [
+    `One client (\`bench/load/alternate.ts\`, on the load CPU) alternates the same request between the upstream and the proxy, one at a time, ${m.seconds} s; ` +
+      'a new URL per request at both, so through the caching proxy every request is a full MISS. Latencies in ms, first byte written to last byte read.',
+    table(['through', 'pairs', 'upstream p50 / p99', 'proxy p50 / p99', 'added at p50', 'median of paired differences'],
+      [row('proxy, MISS', m.miss), row('proxy, pass-through', m.passThrough)]),
+    ...(m.versusOtherBuild ? [`BENCH_COMPARE_CLI: this build's MISS against \`${m.versusOtherBuild.otherCli}\`'s, alternating the same way: ` +
+      `${m.versusOtherBuild.upstreamMs.p50} ms there, ${m.versusOtherBuild.proxyMs.p50} ms here at p50 (difference ${m.versusOtherBuild.addedP50Ms}; median of paired differences ${m.versusOtherBuild.addedMedianOfPairsMs}).`] : []),
+  ]
+}
+
 function profileTables(p: NonNullable<Exclude<BenchResults['profile'], Failed>>): string[] {
+  return [...oneProfile('HIT, 50 connections', p.hit), ...oneProfile('MISS, 1 connection, a new URL per request', p.miss)]
+}
+
+function oneProfile(title: string, p: ProfileResult): string[] {
   const shares = (items: readonly { frame: string; percent: number }[]) => items.map((i) => [`\`${i.frame}\``, `${i.percent}%`])
   return [
+    `### ${title}`,
     `\`${p.profileFile}\` (${p.rpsWhileProfiling} req/s while profiling; ${p.idlePercent}% idle). Shares of busy time.`,
     table(['package (self time)', 'share'], shares(p.byPackage.slice(0, 10))),
     table(['function (self time)', 'share'], shares(p.topSelf.slice(0, 12))),

@@ -1,6 +1,7 @@
 import type { BenchContext } from '../lib/context.js'
 import type { ScenarioName } from '../lib/settings.js'
-import { runHitProfile, type ProfileResult } from './hit-profile.js'
+import { runProfiles, type ProfilesResult } from './profiles.js'
+import { runMissLatency, type MissLatencyResult } from './miss-latency.js'
 import { runInvalidationLatency, type LatencyAtRate } from './invalidation-latency.js'
 import { runInvalidationScaling, type ScalingResult } from './invalidation-scaling.js'
 import { runMemory, type MemoryResult } from './memory.js'
@@ -13,11 +14,12 @@ export interface Failed { readonly error: string }
 
 export interface BenchResults {
   throughput?: ThroughputResult | Failed
+  miss?: MissLatencyResult | Failed
   mix?: MixResult | Failed
   latency?: { rates: LatencyAtRate[] } | Failed
   scaling?: ScalingResult | Failed
   memory?: MemoryResult | Failed
-  profile?: ProfileResult | Failed
+  profile?: ProfilesResult | Failed
   soak?: SoakResult | Failed
   capacity?: CapacityResult | Failed
 }
@@ -35,7 +37,8 @@ type Runner = (ctx: BenchContext, stem: string) => Promise<unknown>
  */
 const RUNNERS: readonly (readonly [ScenarioName, Runner])[] = [
   ['throughput', (ctx) => runThroughput(ctx)],
-  ['profile', (ctx, stem) => runHitProfile(ctx, stem)],
+  ['miss', (ctx) => runMissLatency(ctx)],
+  ['profile', (ctx, stem) => runProfiles(ctx, stem)],
   ['mix', (ctx) => runRealisticMix(ctx)],
   ['latency', (ctx) => runInvalidationLatency(ctx)],
   ['scaling', (ctx) => runInvalidationScaling(ctx)],

@@ -6,7 +6,7 @@ import type { Clock } from '../clock.js'
 import type { ActiveConfig, ConfigHolder } from '../config/active-config.js'
 import type { CompiledRoute } from '../config/types.js'
 import { bindCounter, bindHistogram, LATENCY_BUCKETS, type BoundCounter, type BoundHistogram, type Metrics } from '../metrics.js'
-import type { CacheStore } from '../store/store.js'
+import type { AcquiredStamps, AcquireOnMiss, CacheStore } from '../store/store.js'
 import { asksForRefresh, decideRecv, hasMethodOverride, type RecvVerdict } from '../request/recv.js'
 import { identityWindow } from '../request/identity.js'
 import { makeCacheKey, makeEntryTags, type KeyInput } from '../request/key.js'
@@ -210,28 +210,39 @@ export function makeCacheHooks(deps: CacheHooksDeps) {
     if (copy) return deliver(request, reply, route, copy.response, now, 'HIT', '', { l1: l1 as NonNullable<typeof l1>, key, entry: copy })
     const tags = makeEntryTags(route, recv.identity, recv.params)
     const l1Generation = l1?.generation()
-    const lookup = await lookupEntry(active, key, tags, now)
+    // A GET that misses starts its fill in the same round trip: the stamps, and the lock if the route coalesces.
+    const lock = { key, ttlMs: route.coalesceWaitMs + active.config.upstreamTimeoutMs }
+    const onMiss = request.method !== 'GET' ? undefined : route.coalesceWaitMs > 0 ? { lock } : {}
+    const lookup = await lookupEntry(active, key, tags, now, onMiss)
     if (!lookup) return bypass(request, route, now, 'STORE-UNAVAILABLE')
-    if (lookup.kind === 'hit') {
-      if (l1Generation !== undefined) l1?.put(key, lookup.response, tags, l1Generation, now)
-      return deliver(request, reply, route, lookup.response, now, 'HIT')
+    const { verdict, acquired } = lookup
+    if (verdict.kind === 'hit') {
+      if (l1Generation !== undefined) l1?.put(key, verdict.response, tags, l1Generation, now)
+      return deliver(request, reply, route, verdict.response, now, 'HIT')
     }
-    if (lookup.kind === 'bypass') return bypass(request, route, now, lookup.reason)
-    if (lookup.reason === 'UNREADABLE-ENTRY') void attempt('deleteEntry', () => store.deleteEntry(key))
-    const stale = staleCandidates(lookup, route, now)
+    if (verdict.kind === 'bypass') {
+      if (acquired?.locked) finishFlight(key, undefined, true, { kind: 'pass' })
+      return bypass(request, route, now, verdict.reason)
+    }
+    if (verdict.reason === 'UNREADABLE-ENTRY') void attempt('deleteEntry', () => store.deleteEntry(key))
+    const stale = staleCandidates(verdict, route, now)
     if (stale.whileRevalidate) {
       deliver(request, reply, route, stale.whileRevalidate, now, 'STALE')
       return startRefresh(request, active, { keyInput, key, tags, now })
     }
-    await handleMiss(request, reply, active, { keyInput, key, tags, now, reason: lookup.reason, staleIfError: stale.ifError, l1Generation })
+    await handleMiss(request, reply, active, { keyInput, key, tags, now, reason: verdict.reason, staleIfError: stale.ifError, l1Generation, acquired })
   }
 
-  async function lookupEntry(active: ActiveConfig, key: string, tags: string[], now: number): Promise<LookupVerdict | undefined> {
-    const read = await attempt('read', () => store.read(key, tags))
-    return read && evaluateLookup(read, now, { freshnessBoundMs: active.config.invalidation?.freshnessBoundMs })
+  async function lookupEntry(active: ActiveConfig, key: string, tags: string[], now: number, onMiss?: AcquireOnMiss): Promise<{ verdict: LookupVerdict; acquired: AcquiredStamps | undefined } | undefined> {
+    const read = await attempt('read', () => store.read(key, tags, onMiss))
+    return read && { verdict: evaluateLookup(read, now, { freshnessBoundMs: active.config.invalidation?.freshnessBoundMs }), acquired: read.acquired }
   }
 
-  interface Miss { keyInput: KeyInput; key: string; tags: string[]; now: number; reason: Reason; staleIfError: CachedResponse | undefined; l1Generation: number | undefined }
+  interface Miss {
+    keyInput: KeyInput; key: string; tags: string[]; now: number; reason: Reason; staleIfError: CachedResponse | undefined; l1Generation: number | undefined
+    /** The stamps (and lock) the lookup already took, when it found the entry or a stamp missing. */
+    acquired: AcquiredStamps | undefined
+  }
 
   async function handleMiss(request: FastifyRequest, reply: FastifyReply, active: ActiveConfig, miss: Miss): Promise<void> {
     const { route } = miss.keyInput
@@ -240,21 +251,24 @@ export function makeCacheHooks(deps: CacheHooksDeps) {
     let stamps: string[] | undefined = []
     const joined = request.method === 'GET' && route.coalesceWaitMs > 0 ? coalescer.join(miss.key) : undefined
     if (joined?.role === 'follower') {
+      // This process already fetches the key: a lock the lookup took is not needed.
+      if (miss.acquired?.locked) finishFlight(miss.key, undefined, true, { kind: 'pass' })
       const outcome = await joined.wait(route.coalesceWaitMs)
       metrics.coalesced.inc({ route: route.name, outcome: outcome?.kind ?? 'timeout' })
       if (outcome?.kind === 'stored') return deliver(request, reply, route, outcome.response, clock.now(), 'HIT', '; collapsed')
     }
     if (joined?.role === 'leader') {
       flight = joined.flight
-      // One round trip: the stamps guarding the store, and the lock that tells other replicas to wait.
-      const acquired = await attempt('acquireStamps', () => store.acquireStampsAndLock(miss.tags, { key: miss.key, ttlMs: route.coalesceWaitMs + active.config.upstreamTimeoutMs }))
+      // One round trip (none more when the lookup took them): the stamps guarding the store, and the lock that tells other replicas to wait.
+      const acquired = miss.acquired ?? await attempt('acquireStamps', () => store.acquireStampsAndLock(miss.tags, { key: miss.key, ttlMs: route.coalesceWaitMs + active.config.upstreamTimeoutMs }))
       locked = acquired?.locked ?? false
       stamps = acquired?.stamps
       if (acquired && !locked && await waitForOtherReplica(request, reply, active, miss, flight)) return
       // A client gone before its body ended settles the flight; one whose body is being stored does not.
       reply.raw.once('close', () => { if (!contexts.get(request)?.storing) finishFlight(miss.key, flight, locked, { kind: 'pass' }) })
     } else if (request.method === 'GET') {
-      stamps = await attempt('acquireStamps', () => store.acquireStamps(miss.tags))
+      // A follower that waited in vain takes the stamps as they are now.
+      stamps = (joined === undefined ? miss.acquired?.stamps : undefined) ?? await attempt('acquireStamps', () => store.acquireStamps(miss.tags))
     }
     if (!stamps) {
       finishFlight(miss.key, flight, locked, { kind: 'pass' })
@@ -272,14 +286,14 @@ export function makeCacheHooks(deps: CacheHooksDeps) {
     const { route } = miss.keyInput
     await coalescer.waitForRemoteFill(miss.key, route.coalesceWaitMs)
     const now = clock.now()
-    const lookup = await lookupEntry(active, miss.key, miss.tags, now)
-    if (lookup?.kind !== 'hit') {
+    const verdict = (await lookupEntry(active, miss.key, miss.tags, now))?.verdict
+    if (verdict?.kind !== 'hit') {
       metrics.coalesced.inc({ route: route.name, outcome: 'remote-miss' })
       return false
     }
     metrics.coalesced.inc({ route: route.name, outcome: 'remote-hit' })
-    flight.settle({ kind: 'stored', response: lookup.response })
-    deliver(request, reply, route, lookup.response, now, 'HIT', '; collapsed')
+    flight.settle({ kind: 'stored', response: verdict.response })
+    deliver(request, reply, route, verdict.response, now, 'HIT', '; collapsed')
     return true
   }
 

@@ -1,0 +1,80 @@
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import type { BenchContext } from '../lib/context.js'
+import { spawnProcess } from '../lib/processes.js'
+import { startBenchProxy } from '../lib/proxy-process.js'
+import { round } from '../lib/stats.js'
+import { TICKETS_PATH } from './throughput.js'
+
+/**
+ * What the proxy adds to one request at 1 connection, measured in strict alternation
+ * (`bench/load/alternate.ts`): the same client sends a request to the upstream, then the
+ * same request to the proxy, then to the upstream again, and so on, so both see the same
+ * moment of a shared, noisy machine. Every request has a URL of its own, at both targets:
+ * through the caching proxy each one is a full MISS (lookup, stamps, upstream, store).
+ * The pass-through row does the same through a replica that does not cache the route.
+ * With BENCH_COMPARE_CLI (another build's dist/cli.js), a third run alternates between that
+ * build and this one, both MISSing: what a change did to a MISS, measured side by side.
+ */
+export interface PairedLatency {
+  readonly pairs: number
+  readonly upstreamMs: { p50: number; p90: number; p99: number }
+  readonly proxyMs: { p50: number; p90: number; p99: number }
+  /** proxy p50 - upstream p50 */
+  readonly addedP50Ms: number
+  /** The median of (proxy - upstream) over the pairs. */
+  readonly addedMedianOfPairsMs: number
+}
+
+export interface MissLatencyResult {
+  readonly seconds: number
+  readonly miss: PairedLatency
+  readonly passThrough: PairedLatency
+  /** BENCH_COMPARE_CLI: 'upstream' is the other build's MISS, 'proxy' this build's. */
+  readonly versusOtherBuild?: PairedLatency & { readonly otherCli: string }
+}
+
+interface AlternateOut { pairs: number; a: PairedLatency['upstreamMs']; b: PairedLatency['upstreamMs']; addedMedian: number }
+
+export async function runMissLatency(ctx: BenchContext): Promise<MissLatencyResult> {
+  const seconds = ctx.settings.missSec
+  const proxy = await startBenchProxy(ctx, { label: 'miss', upstreamUrl: ctx.upstreamUrl, routes: 'contract' })
+  const pass = await startBenchProxy(ctx, { label: 'miss-pass', upstreamUrl: ctx.upstreamUrl, routes: 'pass-through', replicaOf: 'miss' })
+  try {
+    const miss = await alternate(ctx, 'miss', proxy.url, seconds)
+    ctx.say(`  MISS adds ${miss.addedP50Ms} ms at p50 (${miss.upstreamMs.p50} -> ${miss.proxyMs.p50}), median of pairs ${miss.addedMedianOfPairsMs} ms`)
+    const passThrough = await alternate(ctx, 'pass', pass.url, seconds)
+    ctx.say(`  pass-through adds ${passThrough.addedP50Ms} ms at p50, median of pairs ${passThrough.addedMedianOfPairsMs} ms`)
+    const otherCli = ctx.settings.compareCli
+    if (otherCli === undefined) return { seconds, miss, passThrough }
+    await pass.stop()
+    const other = await startBenchProxy(ctx, { label: 'miss-other', upstreamUrl: ctx.upstreamUrl, routes: 'contract', replicaOf: 'miss', cli: otherCli })
+    try {
+      const versus = await alternate(ctx, 'versus', proxy.url, seconds, other.url)
+      ctx.say(`  this build's MISS minus ${otherCli}'s: ${versus.addedP50Ms} ms at p50, median of pairs ${versus.addedMedianOfPairsMs} ms`)
+      return { seconds, miss, passThrough, versusOtherBuild: { ...versus, otherCli } }
+    } finally {
+      await other.stop()
+    }
+  } finally {
+    await proxy.stop()
+    await pass.stop()
+  }
+}
+
+async function alternate(ctx: BenchContext, label: string, proxyUrl: string, seconds: number, baseline = ctx.upstreamUrl): Promise<PairedLatency> {
+  const out = join(ctx.tmpDir, `alternate-${label}.json`)
+  const child = spawnProcess({
+    name: `alternate-${label}`, command: process.execPath,
+    args: [join(ctx.builtRoot, 'bench', 'load', 'alternate.js'), '--a', baseline, '--b', proxyUrl, '--path', TICKETS_PATH,
+      '--authorization', `Bearer ${ctx.tokens.forUser(1, 1)}`, '--unique', `${ctx.runId}${label}${Date.now().toString(36)}`,
+      '--seconds', String(seconds), '--warmup', String(ctx.settings.warmupSec), '--out', out],
+    cpus: ctx.settings.loadCpu, logFile: join(ctx.tmpDir, `alternate-${label}.log`),
+  })
+  ctx.cleanup.push(`stop ${child.name}`, () => child.stop(1000))
+  const code = await child.exited
+  if (code !== 0) throw new Error(`${child.name} exited with ${String(code)}; see ${child.logFile}`)
+  const result = JSON.parse(readFileSync(out, 'utf8')) as AlternateOut
+  const ms = (x: { p50: number; p90: number; p99: number }) => ({ p50: round(x.p50), p90: round(x.p90), p99: round(x.p99) })
+  return { pairs: result.pairs, upstreamMs: ms(result.a), proxyMs: ms(result.b), addedP50Ms: round(result.b.p50 - result.a.p50), addedMedianOfPairsMs: round(result.addedMedian) }
+}

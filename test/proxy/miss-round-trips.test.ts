@@ -1,0 +1,49 @@
+import t from 'tap'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { Redis } from 'ioredis'
+import { startHarness } from '../helpers/proxy.js'
+import { echoReply } from '../helpers/origin.js'
+import { bearer } from '../helpers/tokens.js'
+import { REDIS_URL } from '../helpers/env.js'
+
+/**
+ * What a MISS costs in Redis round trips, seen by Redis itself (MONITOR, filtered to this
+ * test's key prefix): one before the upstream is asked, since the lookup that finds nothing
+ * also takes the stamps and the coalescing lock.
+ */
+t.test('a cold MISS makes one Redis call before the upstream, and its lock is gone once stored', async (t) => {
+  const h = await startHarness(t)
+  const headers = bearer({ tenant: 't1', sub: 'u1' })
+  await (await h.fetch('/api/v2/helpdesk/tickets/?warm=scripts', { headers })).arrayBuffer() // loads every script once
+
+  const client = new Redis(REDIS_URL)
+  const monitor = await client.monitor()
+  t.teardown(() => { monitor.disconnect(); client.disconnect() })
+  const seen: string[][] = []
+  // Commands a script runs are reported too, with source 'lua': only the client's own calls count.
+  monitor.on('monitor', (_time: string, args: string[], source: string) => { if (source !== 'lua' && args.some((arg) => arg.includes(h.keyPrefix))) seen.push(args) })
+  await sleep(100)
+
+  let beforeUpstream: string[][] | undefined
+  h.origin.respond = async (req) => {
+    await sleep(150) // every command the proxy sent so far has reached the monitor
+    beforeUpstream = [...seen]
+    return echoReply(req, 1)
+  }
+  const path = '/api/v2/helpdesk/tickets/?status=open'
+  const miss = await h.fetch(path, { headers })
+  await miss.arrayBuffer()
+  t.equal(miss.headers.get('x-cache'), 'MISS')
+  t.equal(beforeUpstream?.length, 1, `one call before the upstream: ${JSON.stringify(beforeUpstream?.map((a) => a[0]))}`)
+  const lookup = beforeUpstream?.[0] ?? []
+  t.equal(lookup[0]?.toLowerCase(), 'evalsha')
+  t.ok(lookup.some((arg) => arg.startsWith(`${h.keyPrefix}e:`)), 'it reads the entry')
+  t.ok(lookup.some((arg) => arg.startsWith(`${h.keyPrefix}l:`)), 'and names the lock')
+
+  await sleep(200)
+  t.same(await client.keys(`${h.keyPrefix}l:*`), [], 'the lock was released after the store')
+  const hit = await h.fetch(path, { headers })
+  await hit.arrayBuffer()
+  t.equal(hit.headers.get('x-cache'), 'HIT')
+  t.equal(h.origin.count('GET', path), 1)
+})
