@@ -4,6 +4,7 @@ import type { BenchContext } from '../lib/context.js'
 import { spawnProcess } from '../lib/processes.js'
 import { startBenchProxy } from '../lib/proxy-process.js'
 import { round } from '../lib/stats.js'
+import { runWrk } from '../lib/wrk.js'
 import { TICKETS_PATH } from './throughput.js'
 
 /**
@@ -41,6 +42,7 @@ export async function runMissLatency(ctx: BenchContext): Promise<MissLatencyResu
   const proxy = await startBenchProxy(ctx, { label: 'miss', upstreamUrl: ctx.upstreamUrl, routes: 'contract' })
   const pass = await startBenchProxy(ctx, { label: 'miss-pass', upstreamUrl: ctx.upstreamUrl, routes: 'pass-through', replicaOf: 'miss' })
   try {
+    await warmUp(ctx, [proxy.url, pass.url])
     const miss = await alternate(ctx, 'miss', proxy.url, seconds)
     ctx.say(`  MISS adds ${miss.addedP50Ms} ms at p50 (${miss.upstreamMs.p50} -> ${miss.proxyMs.p50}), median of pairs ${miss.addedMedianOfPairsMs} ms`)
     const passThrough = await alternate(ctx, 'pass', pass.url, seconds)
@@ -50,6 +52,7 @@ export async function runMissLatency(ctx: BenchContext): Promise<MissLatencyResu
     await pass.stop()
     const other = await startBenchProxy(ctx, { label: 'miss-other', upstreamUrl: ctx.upstreamUrl, routes: 'contract', replicaOf: 'miss', cli: otherCli })
     try {
+      await warmUp(ctx, [other.url])
       const versus = await alternate(ctx, 'versus', proxy.url, seconds, other.url)
       ctx.say(`  this build's MISS minus ${otherCli}'s: ${versus.addedP50Ms} ms at p50, median of pairs ${versus.addedMedianOfPairsMs} ms`)
       return { seconds, miss, passThrough, versusOtherBuild: { ...versus, otherCli } }
@@ -59,6 +62,13 @@ export async function runMissLatency(ctx: BenchContext): Promise<MissLatencyResu
   } finally {
     await proxy.stop()
     await pass.stop()
+  }
+}
+
+/** Thousands of MISSes at 50 connections first, as in the throughput scenario: a cold JIT would be measured otherwise. */
+async function warmUp(ctx: BenchContext, urls: readonly string[]): Promise<void> {
+  for (const baseUrl of urls) {
+    await runWrk(ctx, { label: 'miss-warmup', baseUrl, path: TICKETS_PATH, authorization: `Bearer ${ctx.tokens.forUser(1, 1)}`, connections: ctx.settings.connections, uniqueUrls: true, durationSec: ctx.settings.warmupSec * 2 })
   }
 }
 

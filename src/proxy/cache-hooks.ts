@@ -210,9 +210,11 @@ export function makeCacheHooks(deps: CacheHooksDeps) {
     if (copy) return deliver(request, reply, route, copy.response, now, 'HIT', '', { l1: l1 as NonNullable<typeof l1>, key, entry: copy })
     const tags = makeEntryTags(route, recv.identity, recv.params)
     const l1Generation = l1?.generation()
-    // A GET that misses starts its fill in the same round trip: the stamps, and the lock if the route coalesces.
-    const lock = { key, ttlMs: route.coalesceWaitMs + active.config.upstreamTimeoutMs }
-    const onMiss = request.method !== 'GET' ? undefined : route.coalesceWaitMs > 0 ? { lock } : {}
+    // A GET that misses starts its fill in the same round trip: the stamps, and the lock if it would lead.
+    // (A follower waits for this process's leader and takes the stamps as they are after that.)
+    const role = route.coalesceWaitMs > 0 ? coalescer.peek(key) : 'uncoalesced'
+    const onMiss = request.method !== 'GET' || role === 'follower' ? undefined
+      : role === 'leader' ? { lock: { key, ttlMs: route.coalesceWaitMs + active.config.upstreamTimeoutMs } } : {}
     const lookup = await lookupEntry(active, key, tags, now, onMiss)
     if (!lookup) return bypass(request, route, now, 'STORE-UNAVAILABLE')
     const { verdict, acquired } = lookup
@@ -250,9 +252,9 @@ export function makeCacheHooks(deps: CacheHooksDeps) {
     let locked = false
     let stamps: string[] | undefined = []
     const joined = request.method === 'GET' && route.coalesceWaitMs > 0 ? coalescer.join(miss.key) : undefined
+    // Only a leader uses a lock the lookup took (another request became leader in between, or the key turned hit-for-miss).
+    if (miss.acquired?.locked && joined?.role !== 'leader') finishFlight(miss.key, undefined, true, { kind: 'pass' })
     if (joined?.role === 'follower') {
-      // This process already fetches the key: a lock the lookup took is not needed.
-      if (miss.acquired?.locked) finishFlight(miss.key, undefined, true, { kind: 'pass' })
       const outcome = await joined.wait(route.coalesceWaitMs)
       metrics.coalesced.inc({ route: route.name, outcome: outcome?.kind ?? 'timeout' })
       if (outcome?.kind === 'stored') return deliver(request, reply, route, outcome.response, clock.now(), 'HIT', '; collapsed')
@@ -268,7 +270,7 @@ export function makeCacheHooks(deps: CacheHooksDeps) {
       reply.raw.once('close', () => { if (!contexts.get(request)?.storing) finishFlight(miss.key, flight, locked, { kind: 'pass' }) })
     } else if (request.method === 'GET') {
       // A follower that waited in vain takes the stamps as they are now.
-      stamps = (joined === undefined ? miss.acquired?.stamps : undefined) ?? await attempt('acquireStamps', () => store.acquireStamps(miss.tags))
+      stamps = (joined?.role === 'follower' ? undefined : miss.acquired?.stamps) ?? await attempt('acquireStamps', () => store.acquireStamps(miss.tags))
     }
     if (!stamps) {
       finishFlight(miss.key, flight, locked, { kind: 'pass' })
@@ -366,10 +368,12 @@ export function makeCacheHooks(deps: CacheHooksDeps) {
     async function storeBody(body: Buffer): Promise<void> {
       const response = makeCachedResponse({ route, status: res.statusCode, headers: res.headers, body, now, stamps: miss.stamps, compressAboveBytes: context.compressAboveBytes ?? Infinity })
       const key = keyForResponse(miss.keyInput, varyNames(res.headers))
-      const stored = await attempt('write', () => store.writeIfUnchanged({ key, tags: miss.tags, stamps: miss.stamps, value: encodeCachedResponse(response), ttlMs: storeLifetimeMs(route) }))
+      // The write also ends the fill (unlock, announce) when this request holds the key's lock.
+      const endsFillOf = context.locked ? miss.key : undefined
+      const stored = await attempt('write', () => store.writeIfUnchanged({ key, tags: miss.tags, stamps: miss.stamps, value: encodeCachedResponse(response), ttlMs: storeLifetimeMs(route), endsFillOf }))
       metrics.stores.inc({ route: route.name, outcome: stored === undefined ? 'error' : stored ? 'stored' : 'refused-race' })
       if (stored && context.l1Generation !== undefined) l1?.put(key, response, miss.tags, context.l1Generation, now)
-      finishFlight(miss.key, context.flight, context.locked, stored && key === miss.key ? { kind: 'stored', response } : { kind: 'pass' })
+      finishFlight(miss.key, context.flight, context.locked && stored === undefined, stored && key === miss.key ? { kind: 'stored', response } : { kind: 'pass' })
     }
     // pipe() does not forward errors: without this a reset or a body timeout upstream would
     // leave the client's response open forever. Destroying the tee aborts it (and stores nothing).

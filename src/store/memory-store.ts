@@ -80,12 +80,18 @@ export function makeMemoryStore(options: MemoryStoreOptions): CacheStore {
     acquireStamps: async (tags) => tags.map(acquire),
     acquireStampsAndLock: async (tags, lock) => ({ stamps: tags.map(acquire), locked: takeLock(lock.key, lock.ttlMs) }),
     writeIfUnchanged: async (write: StoreWrite) => {
-      if (write.tags.some((tag, i) => liveStamp(tag) !== write.stamps[i])) return false
-      removeEntry(write.key)
-      entries.set(write.key, { value: write.value, expiresAt: clock.now() + write.ttlMs })
-      bytes += write.value.length
-      evictUntilFits()
-      return true
+      const written = write.tags.every((tag, i) => liveStamp(tag) === write.stamps[i])
+      if (written) {
+        removeEntry(write.key)
+        entries.set(write.key, { value: write.value, expiresAt: clock.now() + write.ttlMs })
+        bytes += write.value.length
+        evictUntilFits()
+      }
+      if (write.endsFillOf !== undefined) {
+        locks.delete(write.endsFillOf)
+        for (const listener of fillListeners) listener(write.endsFillOf)
+      }
+      return written
     },
     invalidateTags: async (tags) => {
       const deleted = tags.filter((tag) => stamps.delete(tag)).length

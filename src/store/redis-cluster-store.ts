@@ -7,7 +7,7 @@ import { makeInvalidationFeed } from './invalidation-feed.js'
 import { keySlot, keyTenant, makeClusterLayout, tagTenant, tenantOfTags } from './cluster-layout.js'
 import { makeStamp } from './stamp.js'
 import { escapeGlob } from './glob.js'
-import { logErrorsThrottled, makeGuard, parseReadOrAcquire, readOrAcquireArgs, readRunId, watermarkOfRun } from './redis-support.js'
+import { logErrorsThrottled, makeGuard, parseReadOrAcquire, readOrAcquireArgs, readRunId, watermarkOfRun, writeIfUnchangedArgs } from './redis-support.js'
 
 const SLOTS_REFRESH_MS = 5000
 const SLOT_COUNT = 16384
@@ -270,8 +270,9 @@ export function makeRedisClusterStore(options: RedisClusterStoreOptions): CacheS
     writeIfUnchanged: (write: StoreWrite) => guarded('write', async () => {
       const tenant = keyTenant(write.key)
       assertUp(tenant)
-      const keys = [layout.entryKey(write.key), ...write.tags.map((tag) => layout.stampKey(tag, tenant))]
-      return (await cluster.writeIfUnchanged(keys.length, ...keys, Math.max(1, Math.ceil(write.ttlMs)), write.value, ...write.stamps)) === 1
+      // The fill's key is the same request's: the same tenant, so its lock shares the entry's slot.
+      const keys = { entry: layout.entryKey(write.key), stamps: write.tags.map((tag) => layout.stampKey(tag, tenant)), fillLock: write.endsFillOf === undefined ? undefined : layout.lockKey(write.endsFillOf) }
+      return (await cluster.writeIfUnchanged(...writeIfUnchangedArgs(write, keys, lockToken, fillChannel))) === 1
     }),
 
     invalidateTags: (tags) => guarded('invalidateTags', async () => {

@@ -56,7 +56,7 @@ else
 end
 if complete or ARGV[4] == '0' then return out end
 for i = 1, n do
-  local stamp = out[1 + i]
+  local stamp = redis.call('GET', KEYS[1 + i])
   if not stamp then
     stamp = ARGV[6 + i]
     redis.call('SET', KEYS[1 + i], stamp, 'PX', ARGV[3])
@@ -72,13 +72,29 @@ else
 end
 return out`
 
-/** KEYS[1]: entry key, KEYS[2..]: stamp keys. ARGV[1]: ttl ms, ARGV[2]: value, ARGV[2+i]: expected stamp of KEYS[1+i]. */
+/**
+ * KEYS[1]: entry key, KEYS[2..n+1]: its n stamp keys, KEYS[n+2]: the lock key of the fill it
+ * ends (when ARGV[4] is not ''). ARGV[1]: ttl ms; ARGV[2]: value; ARGV[3]: n; ARGV[4]: this
+ * process's lock token, or '' for a write that ends no fill; ARGV[5], ARGV[6]: the fill
+ * channel and message; ARGV[6+i]: the expected stamp of KEYS[1+i]. Writes only if every stamp
+ * is unchanged; then, written or not, releases the lock if this process holds it and
+ * publishes the fill. Returns 1 if written.
+ */
 export const WRITE_IF_UNCHANGED = `
-for i = 2, #KEYS do
-  if redis.call('GET', KEYS[i]) ~= ARGV[i + 1] then return 0 end
+local n = tonumber(ARGV[3])
+local written = 1
+for i = 1, n do
+  if redis.call('GET', KEYS[1 + i]) ~= ARGV[6 + i] then
+    written = 0
+    break
+  end
 end
-redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[1])
-return 1`
+if written == 1 then redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[1]) end
+if ARGV[4] ~= '' then
+  if redis.call('GET', KEYS[n + 2]) == ARGV[4] then redis.call('DEL', KEYS[n + 2]) end
+  redis.call('PUBLISH', ARGV[5], ARGV[6])
+end
+return written`
 
 /**
  * KEYS[1]: watermark key, KEYS[2]: the stamp of the everything tag. ARGV[1]: ms, ARGV[2]: the

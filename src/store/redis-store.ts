@@ -7,7 +7,7 @@ import { makeInvalidationFeed } from './invalidation-feed.js'
 import { EVERYTHING_TAG } from '../tags/tag-template.js'
 import { makeStamp } from './stamp.js'
 import { escapeGlob } from './glob.js'
-import { logErrorsThrottled, makeGuard, parseReadOrAcquire, readOrAcquireArgs, readRunId, watermarkOfRun } from './redis-support.js'
+import { logErrorsThrottled, makeGuard, parseReadOrAcquire, readOrAcquireArgs, readRunId, watermarkOfRun, writeIfUnchangedArgs } from './redis-support.js'
 
 export interface RedisStoreOptions {
   readonly url: string
@@ -104,9 +104,8 @@ export function makeRedisStore(options: RedisStoreOptions): CacheStore {
     acquireStampsAndLock: (tags, lock) => guarded('acquireStamps', () => acquire(tags, lock)),
 
     writeIfUnchanged: (write: StoreWrite) => guarded('write', async () => {
-      const keys = [entryKey(write.key), ...write.tags.map(stampKey)]
-      const written = await client.writeIfUnchanged(keys.length, ...keys, Math.max(1, Math.ceil(write.ttlMs)), write.value, ...write.stamps)
-      return written === 1
+      const keys = { entry: entryKey(write.key), stamps: write.tags.map(stampKey), fillLock: write.endsFillOf === undefined ? undefined : lockKey(write.endsFillOf) }
+      return (await client.writeIfUnchanged(...writeIfUnchangedArgs(write, keys, lockToken, fillChannel))) === 1
     }),
 
     invalidateTags: (tags) => guarded('invalidateTags', async () => {

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino'
 import { ProxyError } from '../errors.js'
-import type { AcquireOnMiss, AcquiredStamps } from './store.js'
+import type { AcquireOnMiss, AcquiredStamps, StoreWrite } from './store.js'
 import { makeStamp } from './stamp.js'
 
 /** What both Redis stores (one Redis, a Redis Cluster) do the same way. */
@@ -68,4 +68,11 @@ export function parseReadOrAcquire(reply: readonly (Buffer | null)[], n: number)
   const read = { entry: reply[0] ?? null, stamps: reply.slice(1, n + 1).map(text), watermark: text(reply[n + 1]) }
   if (reply.length <= n + 2) return read
   return { ...read, acquired: { stamps: reply.slice(n + 2, 2 * n + 2).map((v) => text(v) as string), locked: text(reply[2 * n + 2]) === '1' } }
+}
+
+/** KEYS and ARGV of WRITE_IF_UNCHANGED (redis-scripts.ts), numkeys first. */
+export function writeIfUnchangedArgs(write: StoreWrite, keys: { readonly entry: string; readonly stamps: readonly string[]; readonly fillLock: string | undefined }, lockToken: string, fillChannel: string): (string | number | Buffer)[] {
+  const ends = write.endsFillOf !== undefined && keys.fillLock !== undefined
+  const all = [keys.entry, ...keys.stamps, ...(ends ? [keys.fillLock as string] : [])]
+  return [all.length, ...all, Math.max(1, Math.ceil(write.ttlMs)), write.value, keys.stamps.length, ends ? lockToken : '', fillChannel, write.endsFillOf ?? '', ...write.stamps]
 }

@@ -112,4 +112,11 @@ export interface StoreWrite {
   readonly stamps: readonly string[]
   readonly value: Buffer
   readonly ttlMs: number
+  /**
+   * The key whose fill this write ends (`key`, or the request's key when the response's Vary
+   * moved it): in the same call, whether or not the write is accepted, this process's
+   * coalescing lock on it is released and the fill announced to every replica (unlock and
+   * announceFill without two more commands).
+   */
+  readonly endsFillOf?: string
 }

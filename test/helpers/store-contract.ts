@@ -139,6 +139,31 @@ export function runStoreContract(t: Test, makeStore: () => Promise<CacheStore>, 
     t.same(read.acquired?.stamps, await store.acquireStamps(['a:1', 'b:1']))
   })
 
+  t.test('a write that ends a fill releases the lock and announces the fill, accepted or refused', async (t) => {
+    const store = await makeStore()
+    const announced: string[] = []
+    const stop = store.onFill((key) => announced.push(key))
+    t.teardown(stop)
+    await new Promise((resolve) => setTimeout(resolve, 100)) // the subscription is in place
+    const first = await store.acquireStampsAndLock(['a:1'], { key: '1:fill', ttlMs: 60_000 })
+    t.ok(first.locked)
+    t.ok(await store.writeIfUnchanged({ key: '1:fill', tags: ['a:1'], stamps: first.stamps, value, ttlMs: 60_000, endsFillOf: '1:fill' }))
+    t.ok(await store.tryLock('1:fill', 60_000), 'the lock was released by the write')
+    await store.unlock('1:fill')
+
+    const second = await store.acquireStampsAndLock(['a:1'], { key: '1:fill2', ttlMs: 60_000 })
+    await store.invalidateTags(['a:1'])
+    t.notOk(await store.writeIfUnchanged({ key: '1:fill2;vary', tags: ['a:1'], stamps: second.stamps, value, ttlMs: 60_000, endsFillOf: '1:fill2' }), 'refused: a stamp changed')
+    t.ok(await store.tryLock('1:fill2', 60_000), 'released all the same')
+    const deadline = Date.now() + 2000
+    while (announced.length < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
+    t.same(announced, ['1:fill', '1:fill2'], 'both fills announced, under the request\'s key')
+
+    await store.acquireStampsAndLock(['a:1'], { key: '1:plain', ttlMs: 60_000 })
+    t.ok(await store.writeIfUnchanged({ key: '1:plain', tags: ['a:1'], stamps: await store.acquireStamps(['a:1']), value, ttlMs: 60_000 }))
+    t.notOk(await store.tryLock('1:plain', 60_000), 'a write that ends no fill leaves the lock')
+  })
+
   t.test('a plain read never creates anything', async (t) => {
     const store = await makeStore()
     const read = await store.read('1:plain', ['a:1'])

@@ -47,3 +47,20 @@ t.test('a cold MISS makes one Redis call before the upstream, and its lock is go
   t.equal(hit.headers.get('x-cache'), 'HIT')
   t.equal(h.origin.count('GET', path), 1)
 })
+
+t.test('a key that answered uncacheably (hit-for-miss) is fetched without taking its lock', async (t) => {
+  const h = await startHarness(t)
+  const client = new Redis(REDIS_URL)
+  t.teardown(() => client.disconnect())
+  h.origin.respond = (req) => ({ ...echoReply(req, 1), headers: { 'content-type': 'application/json', 'cache-control': 'no-store' } })
+  const headers = bearer({ tenant: 't1', sub: 'u1' })
+  const path = '/api/v2/helpdesk/tickets/?uncacheable=1'
+  for (let i = 0; i < 3; i++) {
+    const res = await h.fetch(path, { headers })
+    await res.arrayBuffer()
+    t.equal(res.headers.get('x-cache'), 'MISS')
+    await sleep(50)
+    t.same(await client.keys(`${h.keyPrefix}l:*`), [], `no lock left behind after request ${i + 1}`)
+  }
+  t.equal(h.origin.count('GET', path), 3)
+})
