@@ -19,6 +19,8 @@ export interface BenchSettings {
   readonly mixSec: number
   /** Seconds of each alternating run of the MISS latency scenario. */
   readonly missSec: number
+  /** Rounds of the HIT-vs-ceiling alternation (each: ceiling, HIT, HIT, ceiling). */
+  readonly alternatingRounds: number
   /** Another build's dist/cli.js: the MISS scenario also alternates between it and this one. */
   readonly compareCli: string | undefined
   readonly soakSec: number
@@ -52,6 +54,7 @@ export function readSettings(argv: readonly string[], env: NodeJS.ProcessEnv): B
     mixSec: number('BENCH_MIX_SECONDS', 60),
     missSec: number('BENCH_MISS_SECONDS', 20),
     compareCli: env['BENCH_COMPARE_CLI'] || undefined,
+    alternatingRounds: number('BENCH_ALTERNATING_ROUNDS', 5),
     mixWarmupSec: number('BENCH_MIX_WARMUP', 10),
     latencySec: number('BENCH_LATENCY_SECONDS', 15),
     commitRates: (env['BENCH_COMMIT_RATES'] ?? '100,1000').split(',').map((rate) => {

@@ -51,6 +51,11 @@ function throughputTables(t: ThroughputResult): string[] {
     `\`GET ${t.path}\`, ${t.payloadBytes} bytes of JSON, wrk 1 thread. Latencies in ms. Server CPU: the server process's CPU time over the run (100% = one CPU) and per request; CPU busy: the server CPU's busy share, by anything.`,
     table(['scenario', 'conns', 'req/s', 'p50', 'p90', 'p99', '× Node ceiling', '× nginx', 'server CPU / per request', 'CPU busy', 'errors', 'X-Cache (proxy metrics)', 'what'], rows),
     table(['ratio', 'value'], Object.entries(t.ratios).map(([k, v]) => [k, v])),
+    ...(t.alternating ? [
+      `HIT and the Node ceiling side by side in alternating ${t.alternating.secondsPerRun} s runs (ceiling, HIT, HIT, ceiling per round; both processes up, one loaded at a time). ` +
+        `**Median ratio: ${t.alternating.medianRatio}.**`,
+      table(['round', 'HIT req/s', 'ceiling req/s', 'ratio'], t.alternating.rounds.map((r, i) => [i + 1, r.hit, r.ceiling, r.ratio])),
+    ] : []),
   ]
 }
 

@@ -25,9 +25,9 @@ import { sleep, waitFor } from '../lib/wait.js'
  *
  * Per store, over T tenants x U users x V query variants (a ticket list per user, tagged like
  * a real entry: expandWithWildcards of `tickets:<t>:<u>`, `tickets:<t>` and the route tag):
- * - MISS: the Redis commands of a proxy miss, in order: read (MGET, finds nothing),
- *   acquireStampsAndLock (EVALSHA), writeIfUnchanged of a ~3 KB entry (EVALSHA), unlock
- *   (EVALSHA) and announceFill (PUBLISH), on (t, u, v) in random order, for
+ * - MISS: the Redis calls of a proxy miss, in order: read (MGET, finds nothing),
+ *   acquireStampsAndLock (EVALSHA) and writeIfUnchanged of a ~3 KB entry that ends the fill
+ *   (one EVALSHA: writes, unlocks, publishes), on (t, u, v) in random order, for
  *   BENCH_CAPACITY_SECONDS; the entries it did not reach are then written untimed, so the
  *   key and byte figures are always for all T x U x V entries.
  * - FILL: those other entries, through the background-refresh path: acquireStamps and
@@ -337,7 +337,7 @@ async function measureStore(ctx: BenchContext, kind: StoreCapacity['store'], sto
   ctx.say(`  ${kind}: MISS fills for ${settings.seconds}s (at most ${jobs.length})`)
   let valueBytes = 0
   const filled: boolean[] = jobs.map(() => false)
-  const miss = await measurePhase(target, 'miss', { cost: ['mget', 'evalsha', 'eval', 'publish'], share: ['mget', 'evalsha', 'eval'] }, settings, { count: jobs.length, seconds: settings.seconds }, async (i) => {
+  const miss = await measurePhase(target, 'miss', { cost: ['mget', 'evalsha', 'eval'], share: ['mget', 'evalsha', 'eval'] }, settings, { count: jobs.length, seconds: settings.seconds }, async (i) => {
     const { user, key } = jobs[i] as (typeof jobs)[number]
     filled[i] = true
     const read = await store.read(key, user.tags)
@@ -349,12 +349,7 @@ async function measureStore(ctx: BenchContext, kind: StoreCapacity['store'], sto
       stamps: acquired.stamps.join(' '), etag: '"capacity"', storedEncoding: 'gzip',
     })
     valueBytes = value.length
-    const stored = await store.writeIfUnchanged({ key, tags: user.tags, stamps: acquired.stamps, value, ttlMs: ENTRY_TTL_MS })
-    if (acquired.locked) {
-      await store.unlock(key)
-      await store.announceFill(key)
-    }
-    return stored
+    return store.writeIfUnchanged({ key, tags: user.tags, stamps: acquired.stamps, value, ttlMs: ENTRY_TTL_MS, endsFillOf: acquired.locked ? key : undefined })
   })
   // The rest of the entries through the background-refresh path (acquireStamps +
   // writeIfUnchanged: no read, no lock, no PUBLISH), so that every run has the same keyspace.

@@ -40,6 +40,8 @@ export interface ThroughputResult {
   readonly rows: ThroughputRow[]
   readonly ratios: Record<string, number | null>
   readonly nginx: string | undefined
+  /** HIT and the Node ceiling in alternating short runs (ABBA per round), req/s. */
+  readonly alternating?: { readonly secondsPerRun: number; readonly rounds: { readonly hit: number; readonly ceiling: number; readonly ratio: number }[]; readonly medianRatio: number }
 }
 
 export async function runThroughput(ctx: BenchContext): Promise<ThroughputResult> {
@@ -56,7 +58,47 @@ export async function runThroughput(ctx: BenchContext): Promise<ThroughputResult
   const version = nginxVersion()
   if (version !== undefined) rows.push(await measureNginx(ctx, base))
   else ctx.say('nginx is not installed: its row is left out (apt-get install nginx-light)')
-  return { path: TICKETS_PATH, payloadBytes: bodyBytes(origin), rows, ratios: computeRatios(rows), nginx: version }
+  const alternating = await measureHitVsCeilingAlternating(ctx, base, hitCapture)
+  const ratios = { ...computeRatios(rows), hitVsNodeCeilingAlternating: alternating.medianRatio }
+  return { path: TICKETS_PATH, payloadBytes: bodyBytes(origin), rows, ratios, nginx: version, alternating }
+}
+
+/**
+ * The HIT target's ratio again, robust to a machine whose speed drifts between rows: the
+ * primed proxy and the ceiling run side by side (both on the server CPU, one loaded at a
+ * time) and wrk alternates between them in short runs, ceiling-proxy-proxy-ceiling per
+ * round, so a drift within a round weighs on both alike. The figure is the median of the
+ * rounds' ratios.
+ */
+async function measureHitVsCeilingAlternating(ctx: BenchContext, base: Omit<WrkRun, 'label' | 'baseUrl'>, responseFile: string): Promise<NonNullable<ThroughputResult['alternating']>> {
+  const proxy = await startBenchProxy(ctx, { label: 'alt', upstreamUrl: ctx.upstreamUrl, routes: 'contract' })
+  const ceiling = await startCeiling(ctx, { responseFile, anyQuery: false, label: 'alt-ceiling', cpus: ctx.settings.serverCpu })
+  try {
+    const headers = { authorization: base.authorization ?? '' }
+    await captureResponse(proxy.url, TICKETS_PATH, headers)
+    const seconds = Math.max(2, Math.round(ctx.settings.durationSec / 3))
+    const rps = async (label: string, baseUrl: string) => requestsPerSecond(await runWrk(ctx, { ...base, label, baseUrl, durationSec: seconds }))
+    await rps('alt-warmup-proxy', proxy.url)
+    await rps('alt-warmup-ceiling', ceiling.url)
+    const rounds: { hit: number; ceiling: number; ratio: number }[] = []
+    for (let i = 0; i < ctx.settings.alternatingRounds; i++) {
+      const c1 = await rps('alt-ceiling', ceiling.url)
+      const h1 = await rps('alt-hit', proxy.url)
+      const h2 = await rps('alt-hit', proxy.url)
+      const c2 = await rps('alt-ceiling', ceiling.url)
+      const hit = (h1 + h2) / 2
+      const ceilingRps = (c1 + c2) / 2
+      rounds.push({ hit: round(hit, 1), ceiling: round(ceilingRps, 1), ratio: round(hit / ceilingRps, 3) })
+      ctx.say(`  throughput: alternating round ${i + 1}: HIT ${round(hit, 0)} / ceiling ${round(ceilingRps, 0)} req/s = ${round(hit / ceilingRps, 3)}`)
+    }
+    const sorted = rounds.map((r) => r.ratio).sort((a, b) => a - b)
+    const mid = Math.floor(sorted.length / 2)
+    const medianRatio = round(sorted.length % 2 === 1 ? sorted[mid] as number : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2, 3)
+    return { secondsPerRun: seconds, rounds, medianRatio }
+  } finally {
+    await proxy.stop()
+    await ceiling.process.stop()
+  }
 }
 
 /** A discarded warm-up (JIT, connection pools, page cache), then the measured run; `pid`: the server, for its CPU use. */

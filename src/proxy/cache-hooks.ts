@@ -6,7 +6,7 @@ import type { Clock } from '../clock.js'
 import type { ActiveConfig, ConfigHolder } from '../config/active-config.js'
 import type { CompiledRoute } from '../config/types.js'
 import { bindCounter, bindHistogram, LATENCY_BUCKETS, type BoundCounter, type BoundHistogram, type Metrics } from '../metrics.js'
-import type { AcquiredStamps, AcquireOnMiss, CacheStore } from '../store/store.js'
+import type { CacheStore } from '../store/store.js'
 import { asksForRefresh, decideRecv, hasMethodOverride, type RecvVerdict } from '../request/recv.js'
 import { identityWindow } from '../request/identity.js'
 import { makeCacheKey, makeEntryTags, type KeyInput } from '../request/key.js'
@@ -210,41 +210,28 @@ export function makeCacheHooks(deps: CacheHooksDeps) {
     if (copy) return deliver(request, reply, route, copy.response, now, 'HIT', '', { l1: l1 as NonNullable<typeof l1>, key, entry: copy })
     const tags = makeEntryTags(route, recv.identity, recv.params)
     const l1Generation = l1?.generation()
-    // A GET that misses starts its fill in the same round trip: the stamps, and the lock if it would lead.
-    // (A follower waits for this process's leader and takes the stamps as they are after that.)
-    const role = route.coalesceWaitMs > 0 ? coalescer.peek(key) : 'uncoalesced'
-    const onMiss = request.method !== 'GET' || role === 'follower' ? undefined
-      : role === 'leader' ? { lock: { key, ttlMs: route.coalesceWaitMs + active.config.upstreamTimeoutMs } } : {}
-    const lookup = await lookupEntry(active, key, tags, now, onMiss)
+    const lookup = await lookupEntry(active, key, tags, now)
     if (!lookup) return bypass(request, route, now, 'STORE-UNAVAILABLE')
-    const { verdict, acquired } = lookup
-    if (verdict.kind === 'hit') {
-      if (l1Generation !== undefined) l1?.put(key, verdict.response, tags, l1Generation, now)
-      return deliver(request, reply, route, verdict.response, now, 'HIT')
+    if (lookup.kind === 'hit') {
+      if (l1Generation !== undefined) l1?.put(key, lookup.response, tags, l1Generation, now)
+      return deliver(request, reply, route, lookup.response, now, 'HIT')
     }
-    if (verdict.kind === 'bypass') {
-      if (acquired?.locked) finishFlight(key, undefined, true, { kind: 'pass' })
-      return bypass(request, route, now, verdict.reason)
-    }
-    if (verdict.reason === 'UNREADABLE-ENTRY') void attempt('deleteEntry', () => store.deleteEntry(key))
-    const stale = staleCandidates(verdict, route, now)
+    if (lookup.kind === 'bypass') return bypass(request, route, now, lookup.reason)
+    if (lookup.reason === 'UNREADABLE-ENTRY') void attempt('deleteEntry', () => store.deleteEntry(key))
+    const stale = staleCandidates(lookup, route, now)
     if (stale.whileRevalidate) {
       deliver(request, reply, route, stale.whileRevalidate, now, 'STALE')
       return startRefresh(request, active, { keyInput, key, tags, now })
     }
-    await handleMiss(request, reply, active, { keyInput, key, tags, now, reason: verdict.reason, staleIfError: stale.ifError, l1Generation, acquired })
+    await handleMiss(request, reply, active, { keyInput, key, tags, now, reason: lookup.reason, staleIfError: stale.ifError, l1Generation })
   }
 
-  async function lookupEntry(active: ActiveConfig, key: string, tags: string[], now: number, onMiss?: AcquireOnMiss): Promise<{ verdict: LookupVerdict; acquired: AcquiredStamps | undefined } | undefined> {
-    const read = await attempt('read', () => store.read(key, tags, onMiss))
-    return read && { verdict: evaluateLookup(read, now, { freshnessBoundMs: active.config.invalidation?.freshnessBoundMs }), acquired: read.acquired }
+  async function lookupEntry(active: ActiveConfig, key: string, tags: string[], now: number): Promise<LookupVerdict | undefined> {
+    const read = await attempt('read', () => store.read(key, tags))
+    return read && evaluateLookup(read, now, { freshnessBoundMs: active.config.invalidation?.freshnessBoundMs })
   }
 
-  interface Miss {
-    keyInput: KeyInput; key: string; tags: string[]; now: number; reason: Reason; staleIfError: CachedResponse | undefined; l1Generation: number | undefined
-    /** The stamps (and lock) the lookup already took, when it found the entry or a stamp missing. */
-    acquired: AcquiredStamps | undefined
-  }
+  interface Miss { keyInput: KeyInput; key: string; tags: string[]; now: number; reason: Reason; staleIfError: CachedResponse | undefined; l1Generation: number | undefined }
 
   async function handleMiss(request: FastifyRequest, reply: FastifyReply, active: ActiveConfig, miss: Miss): Promise<void> {
     const { route } = miss.keyInput
@@ -252,8 +239,6 @@ export function makeCacheHooks(deps: CacheHooksDeps) {
     let locked = false
     let stamps: string[] | undefined = []
     const joined = request.method === 'GET' && route.coalesceWaitMs > 0 ? coalescer.join(miss.key) : undefined
-    // Only a leader uses a lock the lookup took (another request became leader in between, or the key turned hit-for-miss).
-    if (miss.acquired?.locked && joined?.role !== 'leader') finishFlight(miss.key, undefined, true, { kind: 'pass' })
     if (joined?.role === 'follower') {
       const outcome = await joined.wait(route.coalesceWaitMs)
       metrics.coalesced.inc({ route: route.name, outcome: outcome?.kind ?? 'timeout' })
@@ -261,16 +246,15 @@ export function makeCacheHooks(deps: CacheHooksDeps) {
     }
     if (joined?.role === 'leader') {
       flight = joined.flight
-      // One round trip (none more when the lookup took them): the stamps guarding the store, and the lock that tells other replicas to wait.
-      const acquired = miss.acquired ?? await attempt('acquireStamps', () => store.acquireStampsAndLock(miss.tags, { key: miss.key, ttlMs: route.coalesceWaitMs + active.config.upstreamTimeoutMs }))
+      // One round trip: the stamps guarding the store, and the lock that tells other replicas to wait.
+      const acquired = await attempt('acquireStamps', () => store.acquireStampsAndLock(miss.tags, { key: miss.key, ttlMs: route.coalesceWaitMs + active.config.upstreamTimeoutMs }))
       locked = acquired?.locked ?? false
       stamps = acquired?.stamps
       if (acquired && !locked && await waitForOtherReplica(request, reply, active, miss, flight)) return
       // A client gone before its body ended settles the flight; one whose body is being stored does not.
       reply.raw.once('close', () => { if (!contexts.get(request)?.storing) finishFlight(miss.key, flight, locked, { kind: 'pass' }) })
     } else if (request.method === 'GET') {
-      // A follower that waited in vain takes the stamps as they are now.
-      stamps = (joined?.role === 'follower' ? undefined : miss.acquired?.stamps) ?? await attempt('acquireStamps', () => store.acquireStamps(miss.tags))
+      stamps = await attempt('acquireStamps', () => store.acquireStamps(miss.tags))
     }
     if (!stamps) {
       finishFlight(miss.key, flight, locked, { kind: 'pass' })
@@ -288,14 +272,14 @@ export function makeCacheHooks(deps: CacheHooksDeps) {
     const { route } = miss.keyInput
     await coalescer.waitForRemoteFill(miss.key, route.coalesceWaitMs)
     const now = clock.now()
-    const verdict = (await lookupEntry(active, miss.key, miss.tags, now))?.verdict
-    if (verdict?.kind !== 'hit') {
+    const lookup = await lookupEntry(active, miss.key, miss.tags, now)
+    if (lookup?.kind !== 'hit') {
       metrics.coalesced.inc({ route: route.name, outcome: 'remote-miss' })
       return false
     }
     metrics.coalesced.inc({ route: route.name, outcome: 'remote-hit' })
-    flight.settle({ kind: 'stored', response: verdict.response })
-    deliver(request, reply, route, verdict.response, now, 'HIT', '; collapsed')
+    flight.settle({ kind: 'stored', response: lookup.response })
+    deliver(request, reply, route, lookup.response, now, 'HIT', '; collapsed')
     return true
   }
 

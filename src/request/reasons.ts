@@ -44,8 +44,12 @@ export function cacheStatusForward(reason: Reason): string {
 
 /** RFC 9211 `Cache-Status` member for a hit; ttl is the remaining freshness in seconds (negative once stale). */
 export function cacheStatusHit(ttlSeconds: number, extra = ''): string {
-  return `${CACHE_NAME}; hit; ttl=${ttlSeconds}${extra}`
+  if (extra !== '') return `${CACHE_NAME}; hit; ttl=${ttlSeconds}${extra}`
+  // The hit path's per-request string: hits within the same second mostly share their ttl.
+  if (ttlSeconds !== lastHit.ttl) lastHit = { ttl: ttlSeconds, text: `${CACHE_NAME}; hit; ttl=${ttlSeconds}` }
+  return lastHit.text
 }
+let lastHit = { ttl: NaN, text: '' }
 
 /** A stale response served instead of an upstream failure (fwd-status: what the upstream answered, if anything). */
 export function cacheStatusStaleIfError(ttlSeconds: number, upstreamStatus: number | undefined): string {

@@ -30,49 +30,6 @@ end
 return out`
 
 /**
- * A lookup that, when it is certainly a miss, also starts the fill: one round trip instead
- * of a read and then ACQUIRE_STAMPS. KEYS[1]: the entry; KEYS[2..n+1]: its n stamps; then,
- * if ARGV[2] is '1', a watermark key to read; then, if ARGV[4] is '2', the lock key.
- * ARGV[1]: n; ARGV[3]: stamp ttl ms; ARGV[4]: '0' read only, '1' acquire the stamps on a
- * miss, '2' the stamps and the lock; ARGV[5], ARGV[6]: the lock token and ttl ms;
- * ARGV[6+i]: a fresh random candidate for stamp i.
- * Returns the entry, the n stamps and the watermark (false where missing); on a miss with
- * ARGV[4] > '0', then the n acquired stamps and '1' if the lock was taken, else '0'.
- */
-export const READ_OR_ACQUIRE = `
-local n = tonumber(ARGV[1])
-local out = { redis.call('GET', KEYS[1]) }
-local complete = out[1] ~= false
-for i = 1, n do
-  out[1 + i] = redis.call('GET', KEYS[1 + i])
-  if not out[1 + i] then complete = false end
-end
-local k = n + 2
-if ARGV[2] == '1' then
-  out[n + 2] = redis.call('GET', KEYS[k])
-  k = k + 1
-else
-  out[n + 2] = false
-end
-if complete or ARGV[4] == '0' then return out end
-for i = 1, n do
-  local stamp = redis.call('GET', KEYS[1 + i])
-  if not stamp then
-    stamp = ARGV[6 + i]
-    redis.call('SET', KEYS[1 + i], stamp, 'PX', ARGV[3])
-  else
-    redis.call('PEXPIRE', KEYS[1 + i], ARGV[3])
-  end
-  out[n + 2 + i] = stamp
-end
-if ARGV[4] == '2' then
-  out[2 * n + 3] = redis.call('SET', KEYS[k], ARGV[5], 'PX', ARGV[6], 'NX') and '1' or '0'
-else
-  out[2 * n + 3] = '0'
-end
-return out`
-
-/**
  * KEYS[1]: entry key, KEYS[2..n+1]: its n stamp keys, KEYS[n+2]: the lock key of the fill it
  * ends (when ARGV[4] is not ''). ARGV[1]: ttl ms; ARGV[2]: value; ARGV[3]: n; ARGV[4]: this
  * process's lock token, or '' for a write that ends no fill; ARGV[5], ARGV[6]: the fill
