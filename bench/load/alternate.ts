@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Agent, request } from 'node:http'
 import { writeFileSync } from 'node:fs'
+import { summarize } from '../lib/stats.js'
 
 /**
  * A load generator for one question: how much latency does the proxy add to a request?
@@ -43,10 +44,6 @@ function timedGet(agent: Agent, base: string, path: string, authorization: strin
   })
 }
 
-function percentile(sorted: readonly number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN
-}
-
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2))
   const agents = { a: new Agent({ keepAlive: true, maxSockets: 1 }), b: new Agent({ keepAlive: true, maxSockets: 1 }) }
@@ -64,12 +61,10 @@ async function main(): Promise<void> {
   }
   await run(args.warmup, false)
   await run(args.seconds, true)
-  const sorted = (xs: number[]) => xs.sort((x, y) => x - y)
-  const a = sorted(pairs.map(([x]) => x))
-  const b = sorted(pairs.map(([, y]) => y))
-  const added = sorted(pairs.map(([x, y]) => y - x))
-  const summary = (xs: number[]) => ({ p50: percentile(xs, 50), p90: percentile(xs, 90), p99: percentile(xs, 99) })
-  writeFileSync(args.out, JSON.stringify({ pairs: pairs.length, a: summary(a), b: summary(b), addedMedian: percentile(added, 50) }))
+  const a = summarize(pairs.map(([x]) => x))
+  const b = summarize(pairs.map(([, y]) => y))
+  const added = summarize(pairs.map(([x, y]) => y - x))
+  writeFileSync(args.out, JSON.stringify({ pairs: pairs.length, a, b, addedMedian: added.p50 }))
   agents.a.destroy()
   agents.b.destroy()
 }
