@@ -9,7 +9,13 @@ interface ProfileNode {
   readonly callFrame: { readonly functionName: string; readonly url: string; readonly lineNumber: number }
   readonly children?: readonly number[]
 }
-interface CpuProfile { readonly nodes: readonly ProfileNode[]; readonly samples: readonly number[]; readonly timeDeltas: readonly number[] }
+interface CpuProfile { readonly nodes: readonly ProfileNode[]; readonly samples: readonly number[]; readonly timeDeltas: readonly number[]; readonly startTime: number; readonly endTime: number }
+
+/**
+ * The part of the profile to summarize, in wall-clock ms before the profile's end (the
+ * process's exit): the measured load run, without the start-up, the warm-up and the drain.
+ */
+export interface ProfileWindow { readonly fromEndMs: number; readonly toEndMs: number }
 
 export interface FrameShare { readonly frame: string; readonly percent: number }
 export interface ProfileSummary {
@@ -22,11 +28,17 @@ export interface ProfileSummary {
 
 const IDLE = new Set(['(idle)', '(root)', '(program)'])
 
-export function summarizeCpuProfile(file: string, top = 15): ProfileSummary {
+export function summarizeCpuProfile(file: string, top = 15, window?: ProfileWindow): ProfileSummary {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile
   const byId = new Map(profile.nodes.map((n) => [n.id, n]))
   const self = new Map<number, number>()
-  profile.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0) / 1000))
+  const [from, to] = window ? [profile.endTime - window.fromEndMs * 1000, profile.endTime - window.toEndMs * 1000] : [-Infinity, Infinity]
+  let at = profile.startTime
+  profile.samples.forEach((id, i) => {
+    const delta = profile.timeDeltas[i] ?? 0
+    at += delta
+    if (at >= from && at <= to) self.set(id, (self.get(id) ?? 0) + delta / 1000)
+  })
   const all = [...self.values()].reduce((a, b) => a + b, 0)
   const idle = [...self].filter(([id]) => IDLE.has(byId.get(id)?.callFrame.functionName ?? '')).reduce((a, [, ms]) => a + ms, 0)
   const busy = all - idle

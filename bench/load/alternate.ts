@@ -51,11 +51,13 @@ async function main(): Promise<void> {
   let n = 0
   const pathOf = () => (args.unique ? `${args.path}${sep}_bench=${args.unique}-${++n}` : args.path)
   const pairs: [number, number][] = []
+  let sent = 0 // pairs sent, the warm-up's included: what the targets' CPU time over the run is divided by
   const run = async (seconds: number, keep: boolean) => {
     const until = Date.now() + seconds * 1000
     while (Date.now() < until) {
       const a = await timedGet(agents.a, args.a, pathOf(), args.authorization)
       const b = await timedGet(agents.b, args.b, pathOf(), args.authorization)
+      sent++
       if (keep) pairs.push([a, b])
     }
   }
@@ -64,7 +66,7 @@ async function main(): Promise<void> {
   const a = summarize(pairs.map(([x]) => x))
   const b = summarize(pairs.map(([, y]) => y))
   const added = summarize(pairs.map(([x, y]) => y - x))
-  writeFileSync(args.out, JSON.stringify({ pairs: pairs.length, a, b, addedMedian: added.p50 }))
+  writeFileSync(args.out, JSON.stringify({ pairs: pairs.length, sent, a, b, addedMedian: added.p50 }))
   agents.a.destroy()
   agents.b.destroy()
 }

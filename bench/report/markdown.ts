@@ -103,29 +103,37 @@ function memoryTable(m: NonNullable<Exclude<BenchResults['memory'], Failed>>): s
 }
 
 function missTable(m: NonNullable<Exclude<BenchResults['miss'], Failed>>): string[] {
-  const row = (name: string, p: PairedLatency) => [name, p.pairs, `${p.upstreamMs.p50} / ${p.upstreamMs.p99}`, `${p.proxyMs.p50} / ${p.proxyMs.p99}`, p.addedP50Ms, p.addedMedianOfPairsMs]
+  const row = (name: string, p: PairedLatency) => [name, p.pairs, `${p.upstreamMs.p50} / ${p.upstreamMs.p99}`, `${p.proxyMs.p50} / ${p.proxyMs.p99}`, p.addedP50Ms, p.addedMedianOfPairsMs, p.proxyCpuUsPerRequest ?? '', p.proxyRssMiB ?? '']
+  const v = m.versusOtherBuild
   return [
     `One client (\`bench/load/alternate.ts\`, on the load CPU) alternates the same request between the upstream and the proxy, one at a time, ${m.seconds} s; ` +
-      'a new URL per request at both, so through the caching proxy every request is a full MISS. Latencies in ms, first byte written to last byte read.',
-    table(['through', 'pairs', 'upstream p50 / p99', 'proxy p50 / p99', 'added at p50', 'median of paired differences'],
+      'a new URL per request at both, so through the caching proxy every request is a full MISS. Latencies in ms, first byte written to last byte read. ' +
+      "Proxy CPU: the proxy process's CPU time over the alternation (warm-up included) per request sent to it, its store work included; RSS after it.",
+    table(['through', 'pairs', 'upstream p50 / p99', 'proxy p50 / p99', 'added at p50', 'median of paired differences', 'proxy CPU per request (µs)', 'proxy RSS (MiB)'],
       [row('proxy, MISS', m.miss), row('proxy, pass-through', m.passThrough)]),
-    ...(m.versusOtherBuild ? [`BENCH_COMPARE_CLI: this build's MISS against \`${m.versusOtherBuild.otherCli}\`'s, alternating the same way: ` +
-      `${m.versusOtherBuild.upstreamMs.p50} ms there, ${m.versusOtherBuild.proxyMs.p50} ms here at p50 (difference ${m.versusOtherBuild.addedP50Ms}; median of paired differences ${m.versusOtherBuild.addedMedianOfPairsMs}).`] : []),
+    ...(v ? [`BENCH_COMPARE_CLI: this build's MISS against \`${v.otherCli}\`'s, alternating the same way: ` +
+      `${v.upstreamMs.p50} ms there, ${v.proxyMs.p50} ms here at p50 (difference ${v.addedP50Ms}; median of paired differences ${v.addedMedianOfPairsMs}); ` +
+      `CPU per MISS ${v.baselineCpuUsPerRequest ?? '?'} µs there, ${v.proxyCpuUsPerRequest ?? '?'} µs here; RSS after ${v.baselineRssMiB ?? '?'} MiB there, ${v.proxyRssMiB ?? '?'} MiB here.`] : []),
   ]
 }
 
 function profileTables(p: NonNullable<Exclude<BenchResults['profile'], Failed>>): string[] {
-  return [...oneProfile('HIT, 50 connections', p.hit), ...oneProfile('MISS, 1 connection, a new URL per request', p.miss)]
+  return [
+    ...oneProfile('HIT, 50 connections', p.hit), ...oneProfile('MISS, 1 connection, a new URL per request', p.miss),
+    ...(p.passThrough ? oneProfile('Pass-through, the MISS\'s load on a route not cached', p.passThrough) : []),
+  ]
 }
 
 function oneProfile(title: string, p: ProfileResult): string[] {
-  const shares = (items: readonly { frame: string; percent: number }[]) => items.map((i) => [`\`${i.frame}\``, `${i.percent}%`])
+  const perRequest = (percent: number) => (Number.isFinite(p.busyUsPerRequest) ? Math.round(percent * p.busyUsPerRequest) / 100 : '')
+  const shares = (items: readonly { frame: string; percent: number }[]) => items.map((i) => [`\`${i.frame}\``, `${i.percent}%`, perRequest(i.percent)])
   return [
     `### ${title}`,
-    `\`${p.profileFile}\` (${p.rpsWhileProfiling} req/s while profiling; ${p.idlePercent}% idle). Shares of busy time.`,
-    table(['package (self time)', 'share'], shares(p.byPackage.slice(0, 10))),
-    table(['function (self time)', 'share'], shares(p.topSelf.slice(0, 12))),
-    table(['function (total time)', 'share'], shares(p.topTotal.slice(0, 12))),
+    `\`${p.profileFile}\` (${p.rpsWhileProfiling} req/s while profiling). The measured run only (start-up, warm-up and drain left out): ` +
+      `${p.idlePercent}% idle, ${p.busyUsPerRequest} µs busy per request (the profiler's overhead included). Shares of busy time.`,
+    table(['package (self time)', 'share', 'µs per request'], shares(p.byPackage.slice(0, 10))),
+    table(['function (self time)', 'share', 'µs per request'], shares(p.topSelf.slice(0, 12))),
+    table(['function (total time)', 'share', 'µs per request'], shares(p.topTotal.slice(0, 12))),
   ]
 }
 

@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { BenchContext } from '../lib/context.js'
-import { spawnProcess } from '../lib/processes.js'
-import { startBenchProxy } from '../lib/proxy-process.js'
+import { sampleCpu, type CpuSample } from '../lib/cpu-usage.js'
+import { readRssBytes, spawnProcess } from '../lib/processes.js'
+import { startBenchProxy, type BenchProxy } from '../lib/proxy-process.js'
 import { round } from '../lib/stats.js'
 import { runWrk } from '../lib/wrk.js'
 import { TICKETS_PATH } from './throughput.js'
@@ -25,6 +26,12 @@ export interface PairedLatency {
   readonly addedP50Ms: number
   /** The median of (proxy - upstream) over the pairs. */
   readonly addedMedianOfPairsMs: number
+  /** The proxy's CPU time per request over the alternation (its store work included), and its RSS after it. */
+  readonly proxyCpuUsPerRequest?: number
+  readonly proxyRssMiB?: number
+  /** The same for the baseline when it is a proxy too (BENCH_COMPARE_CLI's build). */
+  readonly baselineCpuUsPerRequest?: number
+  readonly baselineRssMiB?: number
 }
 
 export interface MissLatencyResult {
@@ -35,7 +42,7 @@ export interface MissLatencyResult {
   readonly versusOtherBuild?: PairedLatency & { readonly otherCli: string }
 }
 
-interface AlternateOut { pairs: number; a: PairedLatency['upstreamMs']; b: PairedLatency['upstreamMs']; addedMedian: number }
+interface AlternateOut { pairs: number; sent: number; a: PairedLatency['upstreamMs']; b: PairedLatency['upstreamMs']; addedMedian: number }
 
 export async function runMissLatency(ctx: BenchContext): Promise<MissLatencyResult> {
   const seconds = ctx.settings.missSec
@@ -43,9 +50,9 @@ export async function runMissLatency(ctx: BenchContext): Promise<MissLatencyResu
   const pass = await startBenchProxy(ctx, { label: 'miss-pass', upstreamUrl: ctx.upstreamUrl, routes: 'pass-through', replicaOf: 'miss' })
   try {
     await warmUp(ctx, [proxy.url, pass.url])
-    const miss = await alternate(ctx, 'miss', proxy.url, seconds)
+    const miss = await alternate(ctx, 'miss', proxy, seconds)
     ctx.say(`  MISS adds ${miss.addedP50Ms} ms at p50 (${miss.upstreamMs.p50} -> ${miss.proxyMs.p50}), median of pairs ${miss.addedMedianOfPairsMs} ms`)
-    const passThrough = await alternate(ctx, 'pass', pass.url, seconds)
+    const passThrough = await alternate(ctx, 'pass', pass, seconds)
     ctx.say(`  pass-through adds ${passThrough.addedP50Ms} ms at p50, median of pairs ${passThrough.addedMedianOfPairsMs} ms`)
     const otherCli = ctx.settings.compareCli
     if (otherCli === undefined) return { seconds, miss, passThrough }
@@ -53,8 +60,9 @@ export async function runMissLatency(ctx: BenchContext): Promise<MissLatencyResu
     const other = await startBenchProxy(ctx, { label: 'miss-other', upstreamUrl: ctx.upstreamUrl, routes: 'contract', replicaOf: 'miss', cli: otherCli })
     try {
       await warmUp(ctx, [other.url])
-      const versus = await alternate(ctx, 'versus', proxy.url, seconds, other.url)
-      ctx.say(`  this build's MISS minus ${otherCli}'s: ${versus.addedP50Ms} ms at p50, median of pairs ${versus.addedMedianOfPairsMs} ms`)
+      const versus = await alternate(ctx, 'versus', proxy, seconds, other)
+      ctx.say(`  this build's MISS minus ${otherCli}'s: ${versus.addedP50Ms} ms at p50, median of pairs ${versus.addedMedianOfPairsMs} ms; ` +
+        `CPU per MISS ${versus.proxyCpuUsPerRequest} µs here, ${versus.baselineCpuUsPerRequest} µs there; RSS ${versus.proxyRssMiB} / ${versus.baselineRssMiB} MiB`)
       return { seconds, miss, passThrough, versusOtherBuild: { ...versus, otherCli } }
     } finally {
       await other.stop()
@@ -72,19 +80,32 @@ async function warmUp(ctx: BenchContext, urls: readonly string[]): Promise<void>
   }
 }
 
-async function alternate(ctx: BenchContext, label: string, proxyUrl: string, seconds: number, baseline = ctx.upstreamUrl): Promise<PairedLatency> {
+async function alternate(ctx: BenchContext, label: string, proxy: BenchProxy, seconds: number, baseline?: BenchProxy): Promise<PairedLatency> {
   const out = join(ctx.tmpDir, `alternate-${label}.json`)
   const child = spawnProcess({
     name: `alternate-${label}`, command: process.execPath,
-    args: [join(ctx.builtRoot, 'bench', 'load', 'alternate.js'), '--a', baseline, '--b', proxyUrl, '--path', TICKETS_PATH,
+    args: [join(ctx.builtRoot, 'bench', 'load', 'alternate.js'), '--a', baseline?.url ?? ctx.upstreamUrl, '--b', proxy.url, '--path', TICKETS_PATH,
       '--authorization', `Bearer ${ctx.tokens.forUser(1, 1)}`, '--unique', `${ctx.runId}${label}${Date.now().toString(36)}`,
       '--seconds', String(seconds), '--warmup', String(ctx.settings.warmupSec), '--out', out],
     cpus: ctx.settings.loadCpu, logFile: join(ctx.tmpDir, `alternate-${label}.log`),
   })
   ctx.cleanup.push(`stop ${child.name}`, () => child.stop(1000))
+  const before = [proxy, baseline].map((p) => p && sampleCpu(p.process.pid, ctx.settings.serverCpu))
   const code = await child.exited
   if (code !== 0) throw new Error(`${child.name} exited with ${String(code)}; see ${child.logFile}`)
   const result = JSON.parse(readFileSync(out, 'utf8')) as AlternateOut
+  const usPerRequest = (p: BenchProxy | undefined, at: CpuSample | undefined) => {
+    const now = p && sampleCpu(p.process.pid, ctx.settings.serverCpu)
+    return now && at && result.sent > 0 ? round(((now.processSeconds - at.processSeconds) / result.sent) * 1e6, 1) : undefined
+  }
+  const rssMiB = (p: BenchProxy | undefined) => {
+    const bytes = p && readRssBytes(p.process.pid)
+    return bytes === undefined ? undefined : round(bytes / 2 ** 20, 1)
+  }
   const ms = (x: { p50: number; p90: number; p99: number }) => ({ p50: round(x.p50), p90: round(x.p90), p99: round(x.p99) })
-  return { pairs: result.pairs, upstreamMs: ms(result.a), proxyMs: ms(result.b), addedP50Ms: round(result.b.p50 - result.a.p50), addedMedianOfPairsMs: round(result.addedMedian) }
+  return {
+    pairs: result.pairs, upstreamMs: ms(result.a), proxyMs: ms(result.b), addedP50Ms: round(result.b.p50 - result.a.p50), addedMedianOfPairsMs: round(result.addedMedian),
+    proxyCpuUsPerRequest: usPerRequest(proxy, before[0]), proxyRssMiB: rssMiB(proxy),
+    ...(baseline ? { baselineCpuUsPerRequest: usPerRequest(baseline, before[1]), baselineRssMiB: rssMiB(baseline) } : {}),
+  }
 }

@@ -46,8 +46,6 @@ interface CacheContext {
   readonly flight?: Flight
   readonly locked?: boolean
   readonly compressAboveBytes?: number
-  /** The L1 generation seen before the stamps were taken: a copy may go to L1 only if unchanged. */
-  readonly l1Generation?: number
   /** Set when the whole body is in and its store has begun: the client's end no longer settles the flight. */
   storing?: boolean
 }
@@ -209,6 +207,9 @@ export function makeCacheHooks(deps: CacheHooksDeps) {
     const copy = l1?.get(key, now)
     if (copy) return deliver(request, reply, route, copy.response, now, 'HIT', '', { l1: l1 as NonNullable<typeof l1>, key, entry: copy })
     const tags = makeEntryTags(route, recv.identity, recv.params)
+    // L1 admits a copy on its first hit from the store (or a follower's collapsed hit), not on
+    // the MISS that stored it: a response asked for only once never costs L1 memory (nor the
+    // garbage collector's time).
     const l1Generation = l1?.generation()
     const lookup = await lookupEntry(active, key, tags, now)
     if (!lookup) return bypass(request, route, now, 'STORE-UNAVAILABLE')
@@ -242,7 +243,11 @@ export function makeCacheHooks(deps: CacheHooksDeps) {
     if (joined?.role === 'follower') {
       const outcome = await joined.wait(route.coalesceWaitMs)
       metrics.coalesced.inc({ route: route.name, outcome: outcome?.kind ?? 'timeout' })
-      if (outcome?.kind === 'stored') return deliver(request, reply, route, outcome.response, clock.now(), 'HIT', '; collapsed')
+      if (outcome?.kind === 'stored') {
+        // A follower is the key's second request: the copy is admitted to L1 as on a hit from Redis.
+        if (miss.l1Generation !== undefined) l1?.put(miss.key, outcome.response, miss.tags, miss.l1Generation, clock.now())
+        return deliver(request, reply, route, outcome.response, clock.now(), 'HIT', '; collapsed')
+      }
     }
     if (joined?.role === 'leader') {
       flight = joined.flight
@@ -263,7 +268,6 @@ export function makeCacheHooks(deps: CacheHooksDeps) {
     contexts.set(request, {
       route, now: miss.now, xcache: 'MISS', reason: miss.reason, staleIfError: miss.staleIfError, flight, locked,
       miss: { keyInput: miss.keyInput, key: miss.key, tags: miss.tags, stamps }, compressAboveBytes: active.config.store.compressAboveBytes,
-      l1Generation: miss.l1Generation,
     })
   }
 
@@ -356,7 +360,6 @@ export function makeCacheHooks(deps: CacheHooksDeps) {
       const endsFillOf = context.locked ? miss.key : undefined
       const stored = await attempt('write', () => store.writeIfUnchanged({ key, tags: miss.tags, stamps: miss.stamps, value: encodeCachedResponse(response), ttlMs: storeLifetimeMs(route), endsFillOf }))
       metrics.stores.inc({ route: route.name, outcome: stored === undefined ? 'error' : stored ? 'stored' : 'refused-race' })
-      if (stored && context.l1Generation !== undefined) l1?.put(key, response, miss.tags, context.l1Generation, now)
       finishFlight(miss.key, context.flight, context.locked && stored === undefined, stored && key === miss.key ? { kind: 'stored', response } : { kind: 'pass' })
     }
     // pipe() does not forward errors: without this a reset or a body timeout upstream would

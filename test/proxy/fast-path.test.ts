@@ -62,6 +62,13 @@ function served(h: Harness): number {
   return (h.proxy.app as unknown as { l1FastPath: { served(): number } }).l1FastPath.served()
 }
 
+/** One hit from Redis, which admits the copy to L1: the next hit may come from the fast path. */
+async function admitToL1(h: Harness): Promise<void> {
+  const res = await h.fetch(path, { headers: auth })
+  await res.arrayBuffer()
+  if (res.headers.get('x-cache') !== 'HIT') throw new Error(`expected a HIT from Redis, got ${res.headers.get('x-cache')}`)
+}
+
 async function pair(t: Test, reply: () => OriginReply, options: HarnessOptions = {}): Promise<{ fast: Harness; fastify: Harness }> {
   const clock = makeManualClock(Date.parse('2026-11-25T10:00:00Z'))
   const fast = await startHarness(t, { clock, ...options })
@@ -124,6 +131,7 @@ t.test('an X-Request-ID the upstream echoed is replayed on both paths alike; unc
   const { fast, fastify } = await pair(t, () => ({ headers: { 'content-type': 'text/plain', 'x-request-id': 'from-upstream' }, body: 'small' }))
   for (const h of [fast, fastify]) await (await h.fetch(path, { headers: auth })).arrayBuffer()
   for (const h of [fast, fastify]) await eventually(async () => (await stored(h)) === 1, 5000, 'the copy stored')
+  for (const h of [fast, fastify]) await admitToL1(h)
   const a = await exchange(fast.url, path, auth)
   const b = await exchange(fastify.url, path, auth)
   t.same(comparable(a), comparable(b))
@@ -133,6 +141,7 @@ t.test('an X-Request-ID the upstream echoed is replayed on both paths alike; unc
   const noType = await pair(t, () => ({ headers: {}, body: Buffer.from([1, 2, 3]) }))
   for (const h of [noType.fast, noType.fastify]) await (await h.fetch(path, { headers: auth })).arrayBuffer()
   for (const h of [noType.fast, noType.fastify]) await eventually(async () => (await stored(h)) === 1, 5000, 'the copy stored')
+  for (const h of [noType.fast, noType.fastify]) await admitToL1(h)
   const c = await exchange(noType.fast.url, path, auth)
   t.same(comparable(c), comparable(await exchange(noType.fastify.url, path, auth)))
   t.match(c.head, /x-cache: HIT/)
@@ -169,6 +178,7 @@ t.test('an expired token stops reading the cache at its exp, also for a request 
   const short = { authorization: `Bearer ${makeToken({ tenant: 't1', sub: 'u1', exp })}` }
   await (await h.fetch(path, { headers: short })).arrayBuffer()
   await eventually(async () => (await stored(h)) === 1, 5000, 'the copy stored')
+  t.equal((await h.fetch(path, { headers: short })).headers.get('x-cache'), 'HIT', 'from Redis, admitting the copy to L1')
   t.equal((await h.fetch(path, { headers: short })).headers.get('x-cache'), 'HIT')
   const hits = served(h)
   t.ok(hits >= 1, 'served by the fast path')
@@ -185,6 +195,7 @@ t.test('an invalidation on another replica removes the copy from the fast path',
   await eventually(async () => { try { await other.ping(); return true } catch { return false } }, 5000, 'redis')
   await (await h.fetch(path, { headers: auth })).arrayBuffer()
   await eventually(async () => (await stored(h)) === 1, 5000, 'the first copy stored')
+  t.equal((await h.fetch(path, { headers: auth })).headers.get('x-cache'), 'HIT', 'from Redis, admitting the copy to L1')
   t.equal((await h.fetch(path, { headers: auth })).headers.get('x-cache'), 'HIT')
   const before = served(h)
   t.ok(before >= 1)
@@ -196,7 +207,8 @@ t.test('an invalidation on another replica removes the copy from the fast path',
   }, 5000, 'the feed to drop the copy')
   t.equal(h.origin.count('GET', path), 2)
   // A MISS's end is released before its store settles: the next request may be a collapsed HIT
-  // through Fastify; once the new copy is in L1 the fast path serves it again.
+  // through Fastify; the first hit from Redis admits the new copy to L1, and the fast path
+  // serves it again.
   await eventually(async () => {
     const res = await h.fetch(path, { headers: auth })
     await res.arrayBuffer()
@@ -218,8 +230,10 @@ t.test('a learned Vary header is part of the key on the fast path too', async (t
   t.same(await get('fr'), ['MISS', 'lang=fr'])
   await eventually(async () => (await stored(h)) === 2, 5000, 'the fr copy stored')
   t.same(await get('fr'), ['HIT', 'lang=fr'])
+  const before = served(h)
   t.same(await get('de'), ['HIT', 'lang=de'])
-  t.ok(served(h) >= 3)
+  t.same(await get('fr'), ['HIT', 'lang=fr'])
+  t.equal(served(h) - before, 2, 'both copies from the fast path once hit from Redis')
 })
 
 t.test('a reload that drops the route is seen by the fast path at once', async (t) => {
@@ -233,4 +247,43 @@ t.test('a reload that drops the route is seen by the fast path at once', async (
   t.ok(result.ok)
   const after = await h.fetch(path, { headers: auth })
   t.equal(after.headers.get('x-cache'), null, 'no longer a cached route: passed through')
+})
+
+t.test('L1 admits a copy on its first hit from Redis, not on the MISS that stored it', async (t) => {
+  const h = await startHarness(t)
+  await (await h.fetch(path, { headers: auth })).arrayBuffer()
+  await eventually(async () => (await stored(h)) === 1, 5000, 'the copy stored')
+  const start = served(h)
+  const first = await h.fetch(path, { headers: auth })
+  await first.arrayBuffer()
+  t.equal(first.headers.get('x-cache'), 'HIT')
+  t.equal(served(h), start, 'the first hit came from Redis: the MISS left nothing in L1')
+  const second = await h.fetch(path, { headers: auth })
+  await second.arrayBuffer()
+  t.equal(second.headers.get('x-cache'), 'HIT')
+  t.equal(served(h), start + 1, 'the second from the L1 copy the first one admitted')
+  t.equal(h.origin.count('GET', path), 1)
+})
+
+t.test('a collapsed hit (the key\'s second request, waiting on the first) admits the copy to L1 too', async (t) => {
+  const h = await startHarness(t)
+  let release = () => {}
+  const held = new Promise<void>((resolve) => { release = resolve })
+  const respond = h.origin.respond
+  h.origin.respond = async (req, body, res) => { await held; return respond(req, body, res) }
+  const first = h.fetch(path, { headers: auth })
+  await eventually(async () => h.origin.count('GET', path) === 1, 5000, 'the first request at the origin')
+  const second = h.fetch(path, { headers: auth })
+  await new Promise((resolve) => setTimeout(resolve, 100)) // the second joins the first's flight
+  release()
+  const [a, b] = await Promise.all([first, second])
+  await Promise.all([a.arrayBuffer(), b.arrayBuffer()])
+  t.equal(a.headers.get('x-cache'), 'MISS')
+  t.match(b.headers.get('cache-status'), /collapsed/, 'the second waited for the first')
+  const start = served(h)
+  const third = await h.fetch(path, { headers: auth })
+  await third.arrayBuffer()
+  t.equal(third.headers.get('x-cache'), 'HIT')
+  t.equal(served(h), start + 1, 'answered from L1 by the fast path')
+  t.equal(h.origin.count('GET', path), 1)
 })
