@@ -29,16 +29,7 @@ export interface ProfileSummary {
 const IDLE = new Set(['(idle)', '(root)', '(program)'])
 
 export function summarizeCpuProfile(file: string, top = 15, window?: ProfileWindow): ProfileSummary {
-  const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile
-  const byId = new Map(profile.nodes.map((n) => [n.id, n]))
-  const self = new Map<number, number>()
-  const [from, to] = window ? [profile.endTime - window.fromEndMs * 1000, profile.endTime - window.toEndMs * 1000] : [-Infinity, Infinity]
-  let at = profile.startTime
-  profile.samples.forEach((id, i) => {
-    const delta = profile.timeDeltas[i] ?? 0
-    at += delta
-    if (at >= from && at <= to) self.set(id, (self.get(id) ?? 0) + delta / 1000)
-  })
+  const { profile, byId, self } = readSelfTimes(file, window)
   const all = [...self.values()].reduce((a, b) => a + b, 0)
   const idle = [...self].filter(([id]) => IDLE.has(byId.get(id)?.callFrame.functionName ?? '')).reduce((a, [, ms]) => a + ms, 0)
   const busy = all - idle
@@ -52,6 +43,29 @@ export function summarizeCpuProfile(file: string, top = 15, window?: ProfileWind
     topTotal: share(totalTimes(profile, byId, self)),
     byPackage: share(sumBy(self, byId, packageOf)),
   }
+}
+
+/** Self time in ms per function (all of them, idle left out), for comparing two profiles. */
+export function selfTimes(file: string, window?: ProfileWindow): Map<string, number> {
+  const { byId, self } = readSelfTimes(file, window)
+  const out = sumBy(self, byId, frameName)
+  for (const frame of IDLE) out.delete(frame)
+  return out
+}
+
+/** Self time in ms per profile node, counting only the samples within the window. */
+function readSelfTimes(file: string, window: ProfileWindow | undefined) {
+  const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]))
+  const self = new Map<number, number>()
+  const [from, to] = window ? [profile.endTime - window.fromEndMs * 1000, profile.endTime - window.toEndMs * 1000] : [-Infinity, Infinity]
+  let at = profile.startTime
+  profile.samples.forEach((id, i) => {
+    const delta = profile.timeDeltas[i] ?? 0
+    at += delta
+    if (at >= from && at <= to) self.set(id, (self.get(id) ?? 0) + delta / 1000)
+  })
+  return { profile, byId, self }
 }
 
 function frameName(node: ProfileNode): string {

@@ -35,11 +35,11 @@ export async function startUpstream(ctx: Omit<BenchContext, 'upstreamUrl'>): Pro
 }
 
 /** The Node ceiling (or, with anyQuery, a static origin) on the server CPU. */
-export async function startCeiling(ctx: BenchContext, options: { responseFile: string; anyQuery: boolean; label: string; cpus?: string }): Promise<RunningServer> {
+export async function startCeiling(ctx: BenchContext, options: { responseFile: string; anyQuery: boolean; label: string; cpus?: string; nodeArgs?: readonly string[] }): Promise<RunningServer> {
   const port = await findFreePort()
   const process = spawnProcess({
     name: options.label, command: globalThis.process.execPath,
-    args: [join(ctx.builtRoot, 'bench', 'servers', 'ceiling-server.js'), '--port', String(port), '--response', options.responseFile, ...(options.anyQuery ? ['--any-query'] : [])],
+    args: [...(options.nodeArgs ?? []), join(ctx.builtRoot, 'bench', 'servers', 'ceiling-server.js'), '--port', String(port), '--response', options.responseFile, ...(options.anyQuery ? ['--any-query'] : [])],
     cpus: options.cpus, logFile: join(ctx.tmpDir, `${options.label}.log`),
   })
   ctx.cleanup.push(`stop ${options.label}`, () => process.stop())

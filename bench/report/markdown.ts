@@ -1,6 +1,6 @@
 import type { BenchResults, Failed } from '../scenarios/index.js'
 import type { PairedLatency } from '../scenarios/miss-latency.js'
-import type { ProfileResult } from '../scenarios/profiles.js'
+import type { ProfileDifference, ProfileResult } from '../scenarios/profiles.js'
 import type { ThroughputResult } from '../scenarios/throughput.js'
 import type { BenchReport } from './write-reports.js'
 
@@ -119,8 +119,20 @@ function missTable(m: NonNullable<Exclude<BenchResults['miss'], Failed>>): strin
 
 function profileTables(p: NonNullable<Exclude<BenchResults['profile'], Failed>>): string[] {
   return [
-    ...oneProfile('HIT, 50 connections', p.hit), ...oneProfile('MISS, 1 connection, a new URL per request', p.miss),
+    ...oneProfile('HIT, 50 connections', p.hit),
+    ...(p.ceiling ? oneProfile('The Node ceiling, the HIT\'s load and bytes', p.ceiling) : []),
+    ...(p.hitMinusCeiling ? differenceTable('HIT minus the Node ceiling', p.hitMinusCeiling) : []),
+    ...oneProfile('MISS, 1 connection, a new URL per request', p.miss),
     ...(p.passThrough ? oneProfile('Pass-through, the MISS\'s load on a route not cached', p.passThrough) : []),
+    ...(p.missMinusPassThrough ? differenceTable('MISS minus pass-through', p.missMinusPassThrough) : []),
+  ]
+}
+
+function differenceTable(title: string, d: ProfileDifference): string[] {
+  return [
+    `### ${title}`,
+    `Busy CPU per request: ${d.busyUsPerRequest} µs more. The functions whose self time per request grew most (profiler overhead included):`,
+    table(['function (self time)', 'µs per request more'], d.largest.map((f) => [`\`${f.frame}\``, f.usPerRequest])),
   ]
 }
 

