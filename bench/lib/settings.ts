@@ -23,6 +23,8 @@ export interface BenchSettings {
   readonly alternatingRounds: number
   /** Another build's dist/cli.js: the MISS scenario also alternates between it and this one. */
   readonly compareCli: string | undefined
+  /** BENCH_THIS_CLI: the build compared against compareCli instead of this checkout's (to compare two other builds). */
+  readonly thisCli: string | undefined
   readonly soakSec: number
   readonly mixWarmupSec: number
   readonly latencySec: number
@@ -54,6 +56,7 @@ export function readSettings(argv: readonly string[], env: NodeJS.ProcessEnv): B
     mixSec: number('BENCH_MIX_SECONDS', 60),
     missSec: number('BENCH_MISS_SECONDS', 20),
     compareCli: env['BENCH_COMPARE_CLI'] || undefined,
+    thisCli: env['BENCH_THIS_CLI'] || undefined,
     alternatingRounds: number('BENCH_ALTERNATING_ROUNDS', 5),
     mixWarmupSec: number('BENCH_MIX_WARMUP', 10),
     latencySec: number('BENCH_LATENCY_SECONDS', 15),

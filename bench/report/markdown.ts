@@ -111,9 +111,11 @@ function missTable(m: NonNullable<Exclude<BenchResults['miss'], Failed>>): strin
       "Proxy CPU: the proxy process's CPU time over the alternation (warm-up included) per request sent to it, its store work included; RSS after it.",
     table(['through', 'pairs', 'upstream p50 / p99', 'proxy p50 / p99', 'added at p50', 'median of paired differences', 'proxy CPU per request (µs)', 'proxy RSS (MiB)'],
       [row('proxy, MISS', m.miss), row('proxy, pass-through', m.passThrough)]),
-    ...(v ? [`BENCH_COMPARE_CLI: this build's MISS against \`${v.otherCli}\`'s, alternating the same way: ` +
-      `${v.upstreamMs.p50} ms there, ${v.proxyMs.p50} ms here at p50 (difference ${v.addedP50Ms}; median of paired differences ${v.addedMedianOfPairsMs}); ` +
-      `CPU per MISS ${v.baselineCpuUsPerRequest ?? '?'} µs there, ${v.proxyCpuUsPerRequest ?? '?'} µs here; RSS after ${v.baselineRssMiB ?? '?'} MiB there, ${v.proxyRssMiB ?? '?'} MiB here.`] : []),
+    ...(v ? [`BENCH_COMPARE_CLI: ${v.thisCli ? `\`${v.thisCli}\` (BENCH_THIS_CLI)` : 'this build'}'s MISS against \`${v.otherCli}\`'s, two fresh proxies started and warmed alike, alternating ` +
+      `twice, the other build first in each pair (${v.runs[0].upstreamMs.p50} ms there, ${v.runs[0].proxyMs.p50} ms here at p50), then this one first ` +
+      `(${v.runs[1].proxyMs.p50} ms there, ${v.runs[1].upstreamMs.p50} ms here). This build minus the other, averaged over both orders: ` +
+      `**${v.differenceP50Ms} ms** at p50, ${v.differenceMedianOfPairsMs} ms median of paired differences; CPU per MISS ${v.thisCpuUsPerMiss ?? '?'} µs here, ` +
+      `${v.otherCpuUsPerMiss ?? '?'} µs there; RSS after ${v.thisRssMiB ?? '?'} MiB here, ${v.otherRssMiB ?? '?'} MiB there.`] : []),
   ]
 }
 

@@ -38,8 +38,30 @@ export interface MissLatencyResult {
   readonly seconds: number
   readonly miss: PairedLatency
   readonly passThrough: PairedLatency
-  /** BENCH_COMPARE_CLI: 'upstream' is the other build's MISS, 'proxy' this build's. */
-  readonly versusOtherBuild?: PairedLatency & { readonly otherCli: string }
+  readonly versusOtherBuild?: BuildComparison
+}
+
+/**
+ * BENCH_COMPARE_CLI: two fresh proxies, this build's and the other's, started and warmed the
+ * same way, then alternated twice: the other build first in each pair, then this one first
+ * (a proxy that ran longer, or always answered second, would otherwise look faster: with
+ * one build on both sides, the unswapped first version of this comparison gave 0.19 ms and
+ * 17% CPU in favour of the proxy that had run the earlier rows).
+ */
+export interface BuildComparison {
+  readonly otherCli: string
+  /** BENCH_THIS_CLI, when another build than this checkout's was compared. */
+  readonly thisCli?: string
+  /** [other first ('upstream' = the other build), this first ('upstream' = this build)] */
+  readonly runs: readonly [PairedLatency, PairedLatency]
+  /** This build's MISS minus the other's, p50 and median of pairs, averaged over both orders. */
+  readonly differenceP50Ms: number
+  readonly differenceMedianOfPairsMs: number
+  /** CPU per MISS over both runs, and RSS at the end. */
+  readonly thisCpuUsPerMiss: number | undefined
+  readonly otherCpuUsPerMiss: number | undefined
+  readonly thisRssMiB: number | undefined
+  readonly otherRssMiB: number | undefined
 }
 
 interface AlternateOut { pairs: number; sent: number; a: PairedLatency['upstreamMs']; b: PairedLatency['upstreamMs']; addedMedian: number }
@@ -57,19 +79,36 @@ export async function runMissLatency(ctx: BenchContext): Promise<MissLatencyResu
     const otherCli = ctx.settings.compareCli
     if (otherCli === undefined) return { seconds, miss, passThrough }
     await pass.stop()
-    const other = await startBenchProxy(ctx, { label: 'miss-other', upstreamUrl: ctx.upstreamUrl, routes: 'contract', replicaOf: 'miss', cli: otherCli })
-    try {
-      await warmUp(ctx, [other.url])
-      const versus = await alternate(ctx, 'versus', proxy, seconds, other)
-      ctx.say(`  this build's MISS minus ${otherCli}'s: ${versus.addedP50Ms} ms at p50, median of pairs ${versus.addedMedianOfPairsMs} ms; ` +
-        `CPU per MISS ${versus.proxyCpuUsPerRequest} µs here, ${versus.baselineCpuUsPerRequest} µs there; RSS ${versus.proxyRssMiB} / ${versus.baselineRssMiB} MiB`)
-      return { seconds, miss, passThrough, versusOtherBuild: { ...versus, otherCli } }
-    } finally {
-      await other.stop()
-    }
+    return { seconds, miss, passThrough, versusOtherBuild: await compareBuilds(ctx, otherCli, seconds) }
   } finally {
     await proxy.stop()
     await pass.stop()
+  }
+}
+
+async function compareBuilds(ctx: BenchContext, otherCli: string, seconds: number): Promise<BuildComparison> {
+  const here = await startBenchProxy(ctx, { label: 'miss-this', upstreamUrl: ctx.upstreamUrl, routes: 'contract', replicaOf: 'miss', ...(ctx.settings.thisCli ? { cli: ctx.settings.thisCli } : {}) })
+  const other = await startBenchProxy(ctx, { label: 'miss-other', upstreamUrl: ctx.upstreamUrl, routes: 'contract', replicaOf: 'miss', cli: otherCli })
+  try {
+    await warmUp(ctx, [here.url, other.url])
+    const otherFirst = await alternate(ctx, 'versus', here, seconds, other)
+    const thisFirst = await alternate(ctx, 'versus-swapped', other, seconds, here)
+    const mean = (a: number, b: number) => round((a + b) / 2)
+    const cpu = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? undefined : round((a + b) / 2, 1))
+    const result: BuildComparison = {
+      otherCli, ...(ctx.settings.thisCli ? { thisCli: ctx.settings.thisCli } : {}), runs: [otherFirst, thisFirst],
+      differenceP50Ms: mean(otherFirst.addedP50Ms, -thisFirst.addedP50Ms),
+      differenceMedianOfPairsMs: mean(otherFirst.addedMedianOfPairsMs, -thisFirst.addedMedianOfPairsMs),
+      thisCpuUsPerMiss: cpu(otherFirst.proxyCpuUsPerRequest, thisFirst.baselineCpuUsPerRequest),
+      otherCpuUsPerMiss: cpu(otherFirst.baselineCpuUsPerRequest, thisFirst.proxyCpuUsPerRequest),
+      thisRssMiB: thisFirst.baselineRssMiB, otherRssMiB: thisFirst.proxyRssMiB,
+    }
+    ctx.say(`  ${ctx.settings.thisCli ?? 'this build'}'s MISS minus ${otherCli}'s, both orders: ${result.differenceP50Ms} ms at p50 (${otherFirst.addedP50Ms} and ${-thisFirst.addedP50Ms}), ` +
+      `median of pairs ${result.differenceMedianOfPairsMs} ms; CPU per MISS ${result.thisCpuUsPerMiss} µs here, ${result.otherCpuUsPerMiss} µs there; RSS ${result.thisRssMiB} / ${result.otherRssMiB} MiB`)
+    return result
+  } finally {
+    await here.stop()
+    await other.stop()
   }
 }
 
