@@ -289,10 +289,7 @@ export function makeCacheHooks(deps: CacheHooksDeps) {
 
   function finishFlight(key: string, flight: Flight | undefined, locked: boolean | undefined, outcome: FlightOutcome): void {
     flight?.settle(outcome)
-    if (locked) {
-      void attempt('unlock', () => store.unlock(key))
-      void attempt('announceFill', () => store.announceFill(key))
-    }
+    if (locked) void attempt('endFill', () => store.endFill(key))
   }
 
   /** reply-from's onResponse: the upstream answered; decide what the client is told and what is stored. */
@@ -356,7 +353,7 @@ export function makeCacheHooks(deps: CacheHooksDeps) {
     async function storeBody(body: Buffer): Promise<void> {
       const response = makeCachedResponse({ route, status: res.statusCode, headers: res.headers, body, now, stamps: miss.stamps, compressAboveBytes: context.compressAboveBytes ?? Infinity })
       const key = keyForResponse(miss.keyInput, varyNames(res.headers))
-      // The write also ends the fill (unlock, announce) when this request holds the key's lock.
+      // The write also ends the fill (unlock, and announce if awaited) when this request holds the key's lock.
       const endsFillOf = context.locked ? miss.key : undefined
       const stored = await attempt('write', () => store.writeIfUnchanged({ key, tags: miss.tags, stamps: miss.stamps, value: encodeCachedResponse(response), ttlMs: storeLifetimeMs(route), endsFillOf }))
       metrics.stores.inc({ route: route.name, outcome: stored === undefined ? 'error' : stored ? 'stored' : 'refused-race' })

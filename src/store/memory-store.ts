@@ -22,7 +22,8 @@ export function makeMemoryStore(options: MemoryStoreOptions): CacheStore {
   const stamps = new Map<string, Timed<string>>()
   let bytes = 0
   let watermark: number | null = null
-  const locks = new Map<string, number>()
+  /** Coalescing locks: until when, and whether another fetch waited on it (only then is its end announced). */
+  const locks = new Map<string, { until: number; awaited: boolean }>()
   const fillListeners = new Set<(key: string) => void>()
   const invalidationListeners = new Set<(event: InvalidationEvent) => void>()
   const emit = (event: InvalidationEvent) => { for (const listener of invalidationListeners) listener(event) }
@@ -63,18 +64,27 @@ export function makeMemoryStore(options: MemoryStoreOptions): CacheStore {
     return value
   }
 
-  function takeLock(key: string, ttlMs: number): boolean {
-    const until = locks.get(key)
-    if (until !== undefined && until > clock.now()) return false
-    locks.set(key, clock.now() + ttlMs)
+  function takeLock(key: string, ttlMs: number, markIfHeld = false): boolean {
+    const held = locks.get(key)
+    if (held !== undefined && held.until > clock.now()) {
+      if (markIfHeld) held.awaited = true
+      return false
+    }
+    locks.set(key, { until: clock.now() + ttlMs, awaited: false })
     return true
+  }
+
+  function endFill(key: string): void {
+    const held = locks.get(key)
+    locks.delete(key)
+    if (held?.awaited === true) for (const listener of fillListeners) listener(key)
   }
 
   return {
     kind: 'memory',
     read: async (key, tags): Promise<StoreRead> => ({ entry: liveEntry(key), stamps: tags.map(liveStamp), watermark }),
     acquireStamps: async (tags) => tags.map(acquire),
-    acquireStampsAndLock: async (tags, lock) => ({ stamps: tags.map(acquire), locked: takeLock(lock.key, lock.ttlMs) }),
+    acquireStampsAndLock: async (tags, lock) => ({ stamps: tags.map(acquire), locked: takeLock(lock.key, lock.ttlMs, true) }),
     writeIfUnchanged: async (write: StoreWrite) => {
       const written = write.tags.every((tag, i) => liveStamp(tag) === write.stamps[i])
       if (written) {
@@ -83,10 +93,7 @@ export function makeMemoryStore(options: MemoryStoreOptions): CacheStore {
         bytes += write.value.length
         evictUntilFits()
       }
-      if (write.endsFillOf !== undefined) {
-        locks.delete(write.endsFillOf)
-        for (const listener of fillListeners) listener(write.endsFillOf)
-      }
+      if (write.endsFillOf !== undefined) endFill(write.endsFillOf)
       return written
     },
     invalidateTags: async (tags) => {
@@ -110,8 +117,7 @@ export function makeMemoryStore(options: MemoryStoreOptions): CacheStore {
     },
     readWatermark: async () => watermark,
     tryLock: async (key, ttlMs) => takeLock(key, ttlMs),
-    unlock: async (key) => { locks.delete(key) },
-    announceFill: async (key) => { for (const listener of fillListeners) listener(key) },
+    endFill: async (key) => endFill(key),
     onFill: (listener) => {
       fillListeners.add(listener)
       return () => fillListeners.delete(listener)

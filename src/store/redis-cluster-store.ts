@@ -1,7 +1,7 @@
 import { Cluster, type ClusterOptions, type Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import type { CacheStore, InvalidationEvent, StoreRead, StoreWrite } from './store.js'
-import { ACQUIRE_STAMPS, ADVANCE_NODE_WATERMARK, RELEASE_LOCK, WRITE_IF_UNCHANGED } from './redis-scripts.js'
+import { ACQUIRE_STAMPS, ADVANCE_NODE_WATERMARK, END_FILL, WRITE_IF_UNCHANGED } from './redis-scripts.js'
 import { makeRedisChannels } from './redis-channels.js'
 import { makeInvalidationFeed } from './invalidation-feed.js'
 import { keySlot, keyTenant, makeClusterLayout, tagTenant, tenantOfTags } from './cluster-layout.js'
@@ -27,7 +27,7 @@ interface ScriptedCluster extends Cluster {
   acquireStamps(...args: (string | number)[]): Promise<string[]>
   writeIfUnchanged(...args: (string | number | Buffer)[]): Promise<number>
   advanceNodeWatermark(key: string, ms: number, runId: string): Promise<number>
-  releaseLock(key: string, token: string): Promise<number>
+  endFill(key: string, token: string, channel: string, message: string): Promise<number>
 }
 
 interface Master {
@@ -348,9 +348,7 @@ export function makeRedisClusterStore(options: RedisClusterStoreOptions): CacheS
     tryLock: (key, ttlMs) => guarded('tryLock', async () =>
       (await cluster.set(layout.lockKey(key), lockToken, 'PX', Math.max(1, Math.ceil(ttlMs)), 'NX')) === 'OK'),
 
-    unlock: (key) => guarded('unlock', async () => { await cluster.releaseLock(layout.lockKey(key), lockToken) }),
-
-    announceFill: (key) => guarded('announceFill', () => channels.publish(fillChannel, key)),
+    endFill: (key) => guarded('endFill', async () => { await cluster.endFill(layout.lockKey(key), lockToken, fillChannel, key) }),
 
     onFill: (listener) => channels.subscribe(fillChannel, listener),
 
@@ -417,6 +415,6 @@ function makeCluster(options: RedisClusterStoreOptions): ScriptedCluster {
   cluster.defineCommand('acquireStamps', { lua: ACQUIRE_STAMPS })
   cluster.defineCommand('writeIfUnchanged', { lua: WRITE_IF_UNCHANGED })
   cluster.defineCommand('advanceNodeWatermark', { numberOfKeys: 1, lua: ADVANCE_NODE_WATERMARK })
-  cluster.defineCommand('releaseLock', { numberOfKeys: 1, lua: RELEASE_LOCK })
+  cluster.defineCommand('endFill', { numberOfKeys: 1, lua: END_FILL })
   return cluster as ScriptedCluster
 }

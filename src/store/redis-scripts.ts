@@ -6,7 +6,11 @@
 /**
  * KEYS[1..n]: stamp keys, then optionally a lock key. ARGV[1]: stamp ttl ms; ARGV[2]: the number
  * of stamp keys n; ARGV[2+i]: a fresh random candidate for KEYS[i]; then, with a lock key,
- * the lock token and its ttl ms. Returns the stamps and, last, 1 if the lock was taken.
+ * the lock token and its ttl ms. Returns the stamps and, last, 1 if the lock was taken. A lock
+ * held by another fetch is marked awaited (a `+` after its token): only the end of an awaited
+ * fill is published (END_FILL, WRITE_IF_UNCHANGED). Both run in Redis one after the other, so
+ * either the mark comes first and the end publishes, or the end comes first and this call
+ * finds the lock free and takes it.
  */
 export const ACQUIRE_STAMPS = `
 local out = {}
@@ -23,7 +27,14 @@ for i = 1, n do
   out[i] = stamp
 end
 if #KEYS > n then
-  out[n + 1] = redis.call('SET', KEYS[n + 1], ARGV[n + 3], 'PX', ARGV[n + 4], 'NX') and '1' or '0'
+  local lock = KEYS[n + 1]
+  if redis.call('SET', lock, ARGV[n + 3], 'PX', ARGV[n + 4], 'NX') then
+    out[n + 1] = '1'
+  else
+    local holder = redis.call('GET', lock)
+    if holder and string.sub(holder, -1) ~= '+' then redis.call('SET', lock, holder .. '+', 'KEEPTTL') end
+    out[n + 1] = '0'
+  end
 else
   out[n + 1] = '0'
 end
@@ -34,8 +45,7 @@ return out`
  * ends (when ARGV[4] is not ''). ARGV[1]: ttl ms; ARGV[2]: value; ARGV[3]: n; ARGV[4]: this
  * process's lock token, or '' for a write that ends no fill; ARGV[5], ARGV[6]: the fill
  * channel and message; ARGV[6+i]: the expected stamp of KEYS[1+i]. Writes only if every stamp
- * is unchanged; then, written or not, releases the lock if this process holds it and
- * publishes the fill. Returns 1 if written.
+ * is unchanged; then, written or not, ends the fill as END_FILL does. Returns 1 if written.
  */
 export const WRITE_IF_UNCHANGED = `
 local n = tonumber(ARGV[3])
@@ -48,8 +58,11 @@ for i = 1, n do
 end
 if written == 1 then redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[1]) end
 if ARGV[4] ~= '' then
-  if redis.call('GET', KEYS[n + 2]) == ARGV[4] then redis.call('DEL', KEYS[n + 2]) end
-  redis.call('PUBLISH', ARGV[5], ARGV[6])
+  local holder = redis.call('GET', KEYS[n + 2])
+  if holder == ARGV[4] or holder == ARGV[4] .. '+' then
+    redis.call('DEL', KEYS[n + 2])
+    if holder ~= ARGV[4] then redis.call('PUBLISH', ARGV[5], ARGV[6]) end
+  end
 end
 return written`
 
@@ -72,10 +85,18 @@ end
 if not current or tonumber(ARGV[1]) > tonumber(ms) then redis.call('SET', KEYS[1], ARGV[1] .. ':' .. ARGV[2]) end
 return 0`
 
-/** KEYS[1]: lock key. ARGV[1]: the holder's token. Releases only a lock this holder still has. */
-export const RELEASE_LOCK = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0`
+/**
+ * KEYS[1]: lock key. ARGV[1]: the holder's token; ARGV[2], ARGV[3]: the fill channel and
+ * message. Releases only a lock this holder still has and, if another fetch waited on it
+ * (ACQUIRE_STAMPS marked it), publishes the fill. Returns 1 if published.
+ */
+export const END_FILL = `
+local holder = redis.call('GET', KEYS[1])
+if holder ~= ARGV[1] and holder ~= ARGV[1] .. '+' then return 0 end
+redis.call('DEL', KEYS[1])
+if holder == ARGV[1] then return 0 end
+redis.call('PUBLISH', ARGV[2], ARGV[3])
+return 1`
 
 /**
  * Redis Cluster: KEYS[1]: one master's watermark key. ARGV[1]: ms, ARGV[2]: that master's

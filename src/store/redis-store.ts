@@ -1,7 +1,7 @@
 import { Redis, type RedisOptions } from 'ioredis'
 import type { Logger } from 'pino'
 import type { CacheStore, InvalidationEvent, StoreRead, StoreWrite } from './store.js'
-import { ACQUIRE_STAMPS, ADVANCE_WATERMARK, RELEASE_LOCK, WRITE_IF_UNCHANGED } from './redis-scripts.js'
+import { ACQUIRE_STAMPS, ADVANCE_WATERMARK, END_FILL, WRITE_IF_UNCHANGED } from './redis-scripts.js'
 import { makeRedisChannels } from './redis-channels.js'
 import { makeInvalidationFeed } from './invalidation-feed.js'
 import { EVERYTHING_TAG } from '../tags/tag-template.js'
@@ -23,7 +23,7 @@ interface ScriptedRedis extends Redis {
   acquireStamps(...args: (string | number)[]): Promise<string[]>
   writeIfUnchanged(...args: (string | number | Buffer)[]): Promise<number>
   advanceWatermark(watermarkKey: string, everythingKey: string, ms: number, runId: string): Promise<number>
-  releaseLock(key: string, token: string): Promise<number>
+  endFill(key: string, token: string, channel: string, message: string): Promise<number>
 }
 
 /** Fail fast: no offline queue, no retries per command, a short command timeout. */
@@ -31,12 +31,8 @@ function makeClient(options: RedisStoreOptions): ScriptedRedis {
   const redisOptions: RedisOptions = {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
-    // Commands issued in the same tick share one write: fewer syscalls per request under load,
-    // for Redis above all (the MGET of a hit). The MISS's two scripts go at once instead: an
-    // auto-pipelined command waits for setImmediate, a wait on the MISS's critical path, and a
-    // script's run, not its read syscall, is most of what it costs Redis.
+    // Commands issued in the same tick share one write: fewer syscalls per request under load.
     enableAutoPipelining: true,
-    autoPipeliningIgnoredCommands: ['acquireStamps', 'writeIfUnchanged'],
     commandTimeout: options.timeoutMs,
     connectTimeout: Math.max(1000, options.timeoutMs * 10),
     retryStrategy: (attempt) => Math.min(50 * 2 ** Math.min(attempt, 6), 2000),
@@ -46,7 +42,7 @@ function makeClient(options: RedisStoreOptions): ScriptedRedis {
   client.defineCommand('acquireStamps', { lua: ACQUIRE_STAMPS })
   client.defineCommand('writeIfUnchanged', { lua: WRITE_IF_UNCHANGED })
   client.defineCommand('advanceWatermark', { numberOfKeys: 2, lua: ADVANCE_WATERMARK })
-  client.defineCommand('releaseLock', { numberOfKeys: 1, lua: RELEASE_LOCK })
+  client.defineCommand('endFill', { numberOfKeys: 1, lua: END_FILL })
   return client as ScriptedRedis
 }
 
@@ -145,9 +141,7 @@ export function makeRedisStore(options: RedisStoreOptions): CacheStore {
     tryLock: (key, ttlMs) => guarded('tryLock', async () =>
       (await client.set(lockKey(key), lockToken, 'PX', Math.max(1, Math.ceil(ttlMs)), 'NX')) === 'OK'),
 
-    unlock: (key) => guarded('unlock', async () => { await client.releaseLock(lockKey(key), lockToken) }),
-
-    announceFill: (key) => guarded('announceFill', () => channels.publish(fillChannel, key)),
+    endFill: (key) => guarded('endFill', async () => { await client.endFill(lockKey(key), lockToken, fillChannel, key) }),
 
     onFill: (listener) => channels.subscribe(fillChannel, listener),
 

@@ -23,7 +23,11 @@ export interface CacheStore {
   /** Returns the current stamp of each tag, creating the missing ones. */
   acquireStamps(tags: readonly string[]): Promise<string[]>
 
-  /** acquireStamps and tryLock in one round trip: the start of a coalesced miss. */
+  /**
+   * acquireStamps and tryLock in one round trip: the start of a coalesced miss. A lock another
+   * fetch holds is marked awaited, so that its end (endFill, or a write's endsFillOf) is
+   * announced: only awaited fills are, as no replica listens for the others.
+   */
   acquireStampsAndLock(tags: readonly string[], lock: { readonly key: string; readonly ttlMs: number }): Promise<AcquiredStamps>
 
   /**
@@ -47,9 +51,12 @@ export interface CacheStore {
    * fetches a cold key. Returns false when another holder has it.
    */
   tryLock(key: string, ttlMs: number): Promise<boolean>
-  unlock(key: string): Promise<void>
-  /** Tells every replica that the fetch for `key` ended (stored or not), waking their waiters. */
-  announceFill(key: string): Promise<void>
+  /**
+   * The fetch for `key` ended (stored or not): releases this process's lock on it and, if
+   * another replica waits on it (acquireStampsAndLock found it held), announces the fill to
+   * wake that waiter.
+   */
+  endFill(key: string): Promise<void>
   /** Calls `listener` with every key any replica announces. Returns the unsubscribe function. */
   onFill(listener: (key: string) => void): () => void
 
@@ -104,9 +111,8 @@ export interface StoreWrite {
   readonly ttlMs: number
   /**
    * The key whose fill this write ends (`key`, or the request's key when the response's Vary
-   * moved it): in the same call, whether or not the write is accepted, this process's
-   * coalescing lock on it is released and the fill announced to every replica (unlock and
-   * announceFill without two more commands).
+   * moved it): in the same call, whether or not the write is accepted, the fill ends as
+   * endFill ends it (without another command).
    */
   readonly endsFillOf?: string
 }

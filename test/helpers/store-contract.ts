@@ -97,33 +97,66 @@ export function runStoreContract(t: Test, makeStore: () => Promise<CacheStore>, 
     const second = await store.acquireStampsAndLock(['a:1'], { key: '1:k', ttlMs: 60_000 })
     t.notOk(second.locked, 'held by the first')
     t.notOk(await store.tryLock('1:k', 60_000))
-    await store.unlock('1:k')
+    await store.endFill('1:k')
     t.ok(await store.tryLock('1:k', 60_000))
   })
 
-  t.test('a write that ends a fill releases the lock and announces the fill, accepted or refused', async (t) => {
-    const store = await makeStore()
+  /** Collects announced fills; `until` waits for an expected list (pub/sub keeps one publisher's order). */
+  async function listenForFills(t: Test, store: CacheStore) {
     const announced: string[] = []
-    const stop = store.onFill((key) => announced.push(key))
-    t.teardown(stop)
+    t.teardown(store.onFill((key) => announced.push(key)))
     await new Promise((resolve) => setTimeout(resolve, 100)) // the subscription is in place
-    const first = await store.acquireStampsAndLock(['a:1'], { key: '1:fill', ttlMs: 60_000 })
-    t.ok(first.locked)
-    t.ok(await store.writeIfUnchanged({ key: '1:fill', tags: ['a:1'], stamps: first.stamps, value, ttlMs: 60_000, endsFillOf: '1:fill' }))
-    t.ok(await store.tryLock('1:fill', 60_000), 'the lock was released by the write')
-    await store.unlock('1:fill')
+    return {
+      announced,
+      async until(expected: string[]): Promise<void> {
+        const deadline = Date.now() + 2000
+        while (announced.length < expected.length && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
+      },
+    }
+  }
 
-    const second = await store.acquireStampsAndLock(['a:1'], { key: '1:fill2', ttlMs: 60_000 })
+  /** Takes the lock of `key` for a fill, then has another fetch find it taken (which marks it awaited). */
+  async function awaitedFill(store: CacheStore, key: string): Promise<string[]> {
+    const first = await store.acquireStampsAndLock(['a:1'], { key, ttlMs: 60_000 })
+    t.ok(first.locked, `${key}: the lock taken`)
+    t.notOk((await store.acquireStampsAndLock(['a:1'], { key, ttlMs: 60_000 })).locked, `${key}: another fetch finds it taken, and waits`)
+    return first.stamps
+  }
+
+  t.test('a write that ends a fill releases the lock and announces an awaited fill, accepted or refused', async (t) => {
+    const store = await makeStore()
+    const fills = await listenForFills(t, store)
+    const stamps = await awaitedFill(store, '1:fill')
+    t.ok(await store.writeIfUnchanged({ key: '1:fill', tags: ['a:1'], stamps, value, ttlMs: 60_000, endsFillOf: '1:fill' }))
+    t.ok(await store.tryLock('1:fill', 60_000), 'the lock was released by the write')
+    await store.endFill('1:fill')
+
+    const second = await awaitedFill(store, '1:fill2')
     await store.invalidateTags(['a:1'])
-    t.notOk(await store.writeIfUnchanged({ key: '1:fill2;vary', tags: ['a:1'], stamps: second.stamps, value, ttlMs: 60_000, endsFillOf: '1:fill2' }), 'refused: a stamp changed')
+    t.notOk(await store.writeIfUnchanged({ key: '1:fill2;vary', tags: ['a:1'], stamps: second, value, ttlMs: 60_000, endsFillOf: '1:fill2' }), 'refused: a stamp changed')
     t.ok(await store.tryLock('1:fill2', 60_000), 'released all the same')
-    const deadline = Date.now() + 2000
-    while (announced.length < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
-    t.same(announced, ['1:fill', '1:fill2'], 'both fills announced, under the request\'s key')
+    await fills.until(['1:fill', '1:fill2'])
+    t.same(fills.announced, ['1:fill', '1:fill2'], 'both fills announced, under the request\'s key')
 
     await store.acquireStampsAndLock(['a:1'], { key: '1:plain', ttlMs: 60_000 })
     t.ok(await store.writeIfUnchanged({ key: '1:plain', tags: ['a:1'], stamps: await store.acquireStamps(['a:1']), value, ttlMs: 60_000 }))
     t.notOk(await store.tryLock('1:plain', 60_000), 'a write that ends no fill leaves the lock')
+  })
+
+  t.test('a fill nobody waited on is not announced; endFill announces an awaited one', async (t) => {
+    const store = await makeStore()
+    const fills = await listenForFills(t, store)
+    const quiet = await store.acquireStampsAndLock(['a:1'], { key: '1:quiet', ttlMs: 60_000 })
+    t.ok(await store.writeIfUnchanged({ key: '1:quiet', tags: ['a:1'], stamps: quiet.stamps, value, ttlMs: 60_000, endsFillOf: '1:quiet' }))
+    t.ok(await store.tryLock('1:quiet', 60_000), 'released by the write')
+    await store.endFill('1:quiet') // again nobody waits: released, not announced
+    t.ok(await store.tryLock('1:quiet', 60_000), 'released by endFill')
+    await awaitedFill(store, '1:ended')
+    await store.endFill('1:ended')
+    t.ok(await store.tryLock('1:ended', 60_000), 'released by endFill')
+    await fills.until(['1:ended'])
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    t.same(fills.announced, ['1:ended'], 'only the awaited fill was announced')
   })
 
   t.test('deleteEntry removes one entry', async (t) => {

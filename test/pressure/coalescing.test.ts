@@ -75,8 +75,10 @@ t.test('across replicas sharing Redis, a cold key costs the upstream one request
   await eventually(() => h.origin.count('GET', path) === 1, 5000, 'replica one to fetch')
   const other = rawRequest(second.url, path, { headers: sameHost })
   await new Promise((r) => setTimeout(r, 200)) // upstream latency: replica two is now waiting on the lock
+  const released = Date.now()
   release()
   const [a, b] = await Promise.all([first, other])
+  t.ok(Date.now() - released < 1500, 'replica two was woken by the fill announcement, not by the 3 s coalesceWait bound')
   t.equal(a.body.toString(), 'shared')
   t.equal(b.body.toString(), 'shared')
   t.equal(b.headers['x-cache'], 'HIT')
