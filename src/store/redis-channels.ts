@@ -3,7 +3,8 @@ import type { Logger } from 'pino'
 
 /**
  * Redis pub/sub for the two broadcasts between replicas: "the fetch of this key you wait on
- * ended" (coalescing; published only when a replica waits) and "these tags were invalidated / this heartbeat was applied" (the L1 feed).
+ * ended" (coalescing; published only when a replica waits) and "these tags were invalidated /
+ * this heartbeat was applied" (the L1 feed).
  * Pub/sub is at-most-once: a lost fill message only makes a waiter wait out its bound, and a
  * reconnect of the subscriber is reported (`onReset`) so the L1 can drop everything it holds.
  * The subscriber connection is opened on first use (a SUBSCRIBE connection can do nothing else).
