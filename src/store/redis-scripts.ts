@@ -4,6 +4,19 @@
  */
 
 /**
+ * The end of a fill, shared by END_FILL and WRITE_IF_UNCHANGED (Lua expressions as arguments):
+ * releases the lock if `token` still holds it, and publishes `message` on `channel` only if
+ * another fetch marked the lock awaited (a `+` after the token; see ACQUIRE_STAMPS).
+ */
+function endFillLua(lock: string, token: string, channel: string, message: string): string {
+  return `local holder = redis.call('GET', ${lock})
+if holder == ${token} or holder == ${token} .. '+' then
+  redis.call('DEL', ${lock})
+  if holder ~= ${token} then redis.call('PUBLISH', ${channel}, ${message}) end
+end`
+}
+
+/**
  * KEYS[1..n]: stamp keys, then optionally a lock key. ARGV[1]: stamp ttl ms; ARGV[2]: the number
  * of stamp keys n; ARGV[2+i]: a fresh random candidate for KEYS[i]; then, with a lock key,
  * the lock token and its ttl ms. Returns the stamps and, last, 1 if the lock was taken. A lock
@@ -58,11 +71,7 @@ for i = 1, n do
 end
 if written == 1 then redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[1]) end
 if ARGV[4] ~= '' then
-  local holder = redis.call('GET', KEYS[n + 2])
-  if holder == ARGV[4] or holder == ARGV[4] .. '+' then
-    redis.call('DEL', KEYS[n + 2])
-    if holder ~= ARGV[4] then redis.call('PUBLISH', ARGV[5], ARGV[6]) end
-  end
+${endFillLua('KEYS[n + 2]', 'ARGV[4]', 'ARGV[5]', 'ARGV[6]')}
 end
 return written`
 
@@ -88,15 +97,11 @@ return 0`
 /**
  * KEYS[1]: lock key. ARGV[1]: the holder's token; ARGV[2], ARGV[3]: the fill channel and
  * message. Releases only a lock this holder still has and, if another fetch waited on it
- * (ACQUIRE_STAMPS marked it), publishes the fill. Returns 1 if published.
+ * (ACQUIRE_STAMPS marked it), publishes the fill.
  */
 export const END_FILL = `
-local holder = redis.call('GET', KEYS[1])
-if holder ~= ARGV[1] and holder ~= ARGV[1] .. '+' then return 0 end
-redis.call('DEL', KEYS[1])
-if holder == ARGV[1] then return 0 end
-redis.call('PUBLISH', ARGV[2], ARGV[3])
-return 1`
+${endFillLua('KEYS[1]', 'ARGV[1]', 'ARGV[2]', 'ARGV[3]')}
+return 0`
 
 /**
  * Redis Cluster: KEYS[1]: one master's watermark key. ARGV[1]: ms, ARGV[2]: that master's
