@@ -45,7 +45,7 @@ export function watermarkOfRun(value: string | null | undefined, runId: string |
 
 /** KEYS and ARGV of WRITE_IF_UNCHANGED (redis-scripts.ts), numkeys first. */
 export function writeIfUnchangedArgs(write: StoreWrite, keys: { readonly entry: string; readonly stamps: readonly string[]; readonly fillLock: string | undefined }, lockToken: string, fillChannel: string): (string | number | Buffer)[] {
-  const ends = write.endsFillOf !== undefined && keys.fillLock !== undefined
-  const all = [keys.entry, ...keys.stamps, ...(ends ? [keys.fillLock as string] : [])]
-  return [all.length, ...all, Math.max(1, Math.ceil(write.ttlMs)), write.value, keys.stamps.length, ends ? lockToken : '', fillChannel, write.endsFillOf ?? '', ...write.stamps]
+  const lock = keys.fillLock // the lock key of write.endsFillOf, when the write ends a fill
+  const all = lock === undefined ? [keys.entry, ...keys.stamps] : [keys.entry, ...keys.stamps, lock]
+  return [all.length, ...all, Math.max(1, Math.ceil(write.ttlMs)), write.value, keys.stamps.length, lock === undefined ? '' : lockToken, fillChannel, write.endsFillOf ?? '', ...write.stamps]
 }
