@@ -53,8 +53,8 @@ async function prepare(settings: BenchSettings, cleanup: CleanupStack, outcome: 
   const runId = randomBytes(3).toString('hex')
   const tmpDir = mkdtempSync(join(tmpdir(), `ccp-bench-${runId}-`))
   cleanup.push('remove the temporary directory', () => {
-    // Kept after a failure: the logs of every process are there.
-    if (outcome.ok) rmSync(tmpDir, { recursive: true, force: true })
+    // Kept after a failure (or with BENCH_KEEP_LOGS=1): the logs of every process are there.
+    if (outcome.ok && !settings.keepLogs) rmSync(tmpDir, { recursive: true, force: true })
     else say(`logs kept in ${tmpDir}`)
   })
   const redis = connectRedis(settings.redisUrl)

@@ -47,3 +47,17 @@ export async function startCeiling(ctx: BenchContext, options: { responseFile: s
   await waitUntilAnswering(url, process)
   return { url, process }
 }
+
+/** The proxy floor (bench/servers/proxy-floor-server.ts) in front of the upstream, on the server CPU. */
+export async function startProxyFloor(ctx: BenchContext): Promise<RunningServer> {
+  const port = await findFreePort()
+  const process = spawnProcess({
+    name: 'proxy-floor', command: globalThis.process.execPath,
+    args: [join(ctx.builtRoot, 'bench', 'servers', 'proxy-floor-server.js'), '--port', String(port), '--upstream', ctx.upstreamUrl],
+    cpus: ctx.settings.serverCpu, logFile: join(ctx.tmpDir, 'proxy-floor.log'),
+  })
+  ctx.cleanup.push('stop the proxy floor', () => process.stop())
+  const url = `http://127.0.0.1:${port}`
+  await waitUntilAnswering(`${url}/healthz`, process)
+  return { url, process }
+}

@@ -36,6 +36,10 @@ export interface BenchSettings {
   readonly loadCpu: string
   readonly redisUrl: string
   readonly databaseUrl: string
+  /** BENCH_KEEP_LOGS=1: keep the run's temporary directory (every process's log) after a successful run too. */
+  readonly keepLogs: boolean
+  /** BENCH_TRACE_GC=1: the profiled servers also run with --trace-gc (their logs then list every collection). */
+  readonly traceGc: boolean
 }
 
 export function readSettings(argv: readonly string[], env: NodeJS.ProcessEnv): BenchSettings {
@@ -71,5 +75,7 @@ export function readSettings(argv: readonly string[], env: NodeJS.ProcessEnv): B
     loadCpu: env['BENCH_LOAD_CPU'] ?? '0',
     redisUrl: env['REDIS_URL'] ?? 'redis://127.0.0.1:6379',
     databaseUrl: env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres',
+    keepLogs: env['BENCH_KEEP_LOGS'] === '1',
+    traceGc: env['BENCH_TRACE_GC'] === '1',
   }
 }

@@ -106,11 +106,12 @@ function missTable(m: NonNullable<Exclude<BenchResults['miss'], Failed>>): strin
   const row = (name: string, p: PairedLatency) => [name, p.pairs, `${p.upstreamMs.p50} / ${p.upstreamMs.p99}`, `${p.proxyMs.p50} / ${p.proxyMs.p99}`, p.addedP50Ms, p.addedMedianOfPairsMs, p.proxyCpuUsPerRequest ?? '', p.proxyRssMiB ?? '']
   const v = m.versusOtherBuild
   return [
-    `One client (\`bench/load/alternate.ts\`, on the load CPU) alternates the same request between the upstream and the proxy, one at a time, ${m.seconds} s; ` +
-      'a new URL per request at both, so through the caching proxy every request is a full MISS. Latencies in ms, first byte written to last byte read. ' +
+    `One client (\`bench/load/alternate.ts\`, on the load CPU) sends the same request to the upstream and to each proxy in turn, one at a time ` +
+      `(upstream, MISS, upstream, pass-through, upstream, floor, ...), ${m.seconds * 3} s in all; each proxy request is paired with the upstream request just before it. ` +
+      'A new URL per request everywhere, so through the caching proxy every request is a full MISS. Latencies in ms, first byte written to last byte read. ' +
       "Proxy CPU: the proxy process's CPU time over the alternation (warm-up included) per request sent to it, its store work included; RSS after it.",
     table(['through', 'pairs', 'upstream p50 / p99', 'proxy p50 / p99', 'added at p50', 'median of paired differences', 'proxy CPU per request (µs)', 'proxy RSS (MiB)'],
-      [row('proxy, MISS', m.miss), row('proxy, pass-through', m.passThrough)]),
+      [row('proxy, MISS', m.miss), row('proxy, pass-through', m.passThrough), row('the proxy floor (node:http + undici, no framework, no cache)', m.floor)]),
     ...(v ? [`BENCH_COMPARE_CLI: ${v.thisCli ? `\`${v.thisCli}\` (BENCH_THIS_CLI)` : 'this build'}'s MISS against \`${v.otherCli}\`'s, two fresh proxies started and warmed alike, alternating ` +
       `twice, the other build first in each pair (${v.runs[0].upstreamMs.p50} ms there, ${v.runs[0].proxyMs.p50} ms here at p50), then this one first ` +
       `(${v.runs[1].proxyMs.p50} ms there, ${v.runs[1].upstreamMs.p50} ms here). This build minus the other, averaged over both orders: ` +

@@ -65,7 +65,7 @@ async function profile(ctx: BenchContext, stem: string, kind: Kind, hitResponse:
   const name = `${stem}-${kind === 'ceiling' ? 'ceiling' : `proxy-${kind}`}.cpuprofile`
   // The MISS and pass-through runs are mostly idle at one connection: a finer interval gives them enough samples.
   const intervalUs = kind === 'miss' || kind === 'pass' ? 100 : 1000
-  const nodeArgs = ['--cpu-prof', '--cpu-prof-interval', String(intervalUs), '--cpu-prof-dir', dir, '--cpu-prof-name', name]
+  const nodeArgs = [...(ctx.settings.traceGc ? ['--trace-gc'] : []), '--cpu-prof', '--cpu-prof-interval', String(intervalUs), '--cpu-prof-dir', dir, '--cpu-prof-name', name]
   const auth = `Bearer ${ctx.tokens.forUser(1, 1)}`
   const server = kind === 'ceiling'
     ? await startCeiling(ctx, { responseFile: hitResponse, anyQuery: false, label: 'prof-ceiling', cpus: ctx.settings.serverCpu, nodeArgs })
