@@ -6,7 +6,7 @@ import type { Clock } from '../clock.js'
 import type { ActiveConfig, ConfigHolder } from '../config/active-config.js'
 import type { CompiledRoute } from '../config/types.js'
 import { bindCounter, bindHistogram, LATENCY_BUCKETS, type BoundCounter, type BoundHistogram, type Metrics } from '../metrics.js'
-import type { CacheStore } from '../store/store.js'
+import type { AcquiredStamps, AcquireOnMiss, CacheStore } from '../store/store.js'
 import { asksForRefresh, decideRecv, hasMethodOverride, type RecvVerdict } from '../request/recv.js'
 import { identityWindow } from '../request/identity.js'
 import { makeCacheKey, makeEntryTags, type KeyInput } from '../request/key.js'
@@ -23,6 +23,7 @@ import { refreshInBackground } from './refresh-in-background.js'
 import { makeForwardHeaders } from './forward-headers.js'
 import { isProxyError } from '../errors.js'
 import { makeL1Cache } from './l1-cache.js'
+import { makeMissRates } from './miss-rates.js'
 import { requestIdOf } from './request-id.js'
 
 export interface CacheHooksDeps {
@@ -95,6 +96,7 @@ export function makeCacheHooks(deps: CacheHooksDeps) {
   const { store, clock, metrics } = deps
   const contexts = new WeakMap<FastifyRequest, CacheContext>()
   const coalescer = makeCoalescer(store, clock)
+  const missRates = makeMissRates()
   const deliverCached = makeDeliverCached()
   const initial = deps.holder.current().config
   const l1 = initial.store.l1 && makeL1Cache(store, { ...initial.store.l1, freshnessBoundMs: initial.invalidation?.freshnessBoundMs })
@@ -211,28 +213,53 @@ export function makeCacheHooks(deps: CacheHooksDeps) {
     // the MISS that stored it: a response asked for only once never costs L1 memory (nor the
     // garbage collector's time).
     const l1Generation = l1?.generation()
-    const lookup = await lookupEntry(active, key, tags, now)
+    const lookup = await lookupEntry(active, key, tags, now, request.method === 'GET' ? fillOnMiss(route, key, active) : undefined)
     if (!lookup) return bypass(request, route, now, 'STORE-UNAVAILABLE')
-    if (lookup.kind === 'hit') {
-      if (l1Generation !== undefined) l1?.put(key, lookup.response, tags, l1Generation, now)
-      return deliver(request, reply, route, lookup.response, now, 'HIT')
+    const { verdict, acquired } = lookup
+    missRates.record(route.name, verdict.kind !== 'hit')
+    if (verdict.kind === 'hit') {
+      if (l1Generation !== undefined) l1?.put(key, verdict.response, tags, l1Generation, now)
+      return deliver(request, reply, route, verdict.response, now, 'HIT')
     }
-    if (lookup.kind === 'bypass') return bypass(request, route, now, lookup.reason)
-    if (lookup.reason === 'UNREADABLE-ENTRY') void attempt('deleteEntry', () => store.deleteEntry(key))
-    const stale = staleCandidates(lookup, route, now)
+    if (verdict.kind === 'bypass') {
+      if (acquired?.locked) finishFlight(key, undefined, true, { kind: 'pass' })
+      return bypass(request, route, now, verdict.reason)
+    }
+    if (verdict.reason === 'UNREADABLE-ENTRY') void attempt('deleteEntry', () => store.deleteEntry(key))
+    const stale = staleCandidates(verdict, route, now)
     if (stale.whileRevalidate) {
+      // The refresh takes its own lock: one the lookup took (a stamp was missing too) is released.
+      if (acquired?.locked) finishFlight(key, undefined, true, { kind: 'pass' })
       deliver(request, reply, route, stale.whileRevalidate, now, 'STALE')
       return startRefresh(request, active, { keyInput, key, tags, now })
     }
-    await handleMiss(request, reply, active, { keyInput, key, tags, now, reason: lookup.reason, staleIfError: stale.ifError, l1Generation })
+    await handleMiss(request, reply, active, { keyInput, key, tags, now, reason: verdict.reason, staleIfError: stale.ifError, l1Generation, acquired })
   }
 
-  async function lookupEntry(active: ActiveConfig, key: string, tags: string[], now: number): Promise<LookupVerdict | undefined> {
-    const read = await attempt('read', () => store.read(key, tags))
-    return read && evaluateLookup(read, now, { freshnessBoundMs: active.config.invalidation?.freshnessBoundMs })
+  /**
+   * On a route whose lookups mostly miss, a GET's lookup also starts the fill when it finds the
+   * entry or a stamp missing: the stamps, and the coalescing lock if this request would lead
+   * (a follower waits for this process's leader and takes the stamps as they are after that).
+   * One round trip fewer before the upstream. On other routes the lookup is a plain MGET: a hit
+   * read by the script costs Redis several times more (docs/benchmarks.md, "MISS calls").
+   */
+  function fillOnMiss(route: CompiledRoute, key: string, active: ActiveConfig): AcquireOnMiss | undefined {
+    if (!missRates.mostlyMisses(route.name)) return undefined
+    const role = route.coalesceWaitMs > 0 ? coalescer.peek(key) : 'uncoalesced'
+    if (role === 'follower') return undefined
+    return role === 'leader' ? { lock: { key, ttlMs: route.coalesceWaitMs + active.config.upstreamTimeoutMs } } : {}
   }
 
-  interface Miss { keyInput: KeyInput; key: string; tags: string[]; now: number; reason: Reason; staleIfError: CachedResponse | undefined; l1Generation: number | undefined }
+  async function lookupEntry(active: ActiveConfig, key: string, tags: string[], now: number, onMiss?: AcquireOnMiss): Promise<{ verdict: LookupVerdict; acquired: AcquiredStamps | undefined } | undefined> {
+    const read = await attempt('read', () => store.read(key, tags, onMiss))
+    return read && { verdict: evaluateLookup(read, now, { freshnessBoundMs: active.config.invalidation?.freshnessBoundMs }), acquired: read.acquired }
+  }
+
+  interface Miss {
+    keyInput: KeyInput; key: string; tags: string[]; now: number; reason: Reason; staleIfError: CachedResponse | undefined; l1Generation: number | undefined
+    /** The stamps (and lock) the lookup already took, when it found the entry or a stamp missing. */
+    acquired: AcquiredStamps | undefined
+  }
 
   async function handleMiss(request: FastifyRequest, reply: FastifyReply, active: ActiveConfig, miss: Miss): Promise<void> {
     const { route } = miss.keyInput
@@ -240,6 +267,8 @@ export function makeCacheHooks(deps: CacheHooksDeps) {
     let locked = false
     let stamps: string[] | undefined = []
     const joined = request.method === 'GET' && route.coalesceWaitMs > 0 ? coalescer.join(miss.key) : undefined
+    // Only a leader uses a lock the lookup took (another request became leader in between, or the key turned hit-for-miss).
+    if (miss.acquired?.locked && joined?.role !== 'leader') finishFlight(miss.key, undefined, true, { kind: 'pass' })
     if (joined?.role === 'follower') {
       const outcome = await joined.wait(route.coalesceWaitMs)
       metrics.coalesced.inc({ route: route.name, outcome: outcome?.kind ?? 'timeout' })
@@ -251,15 +280,16 @@ export function makeCacheHooks(deps: CacheHooksDeps) {
     }
     if (joined?.role === 'leader') {
       flight = joined.flight
-      // One round trip: the stamps guarding the store, and the lock that tells other replicas to wait.
-      const acquired = await attempt('acquireStamps', () => store.acquireStampsAndLock(miss.tags, { key: miss.key, ttlMs: route.coalesceWaitMs + active.config.upstreamTimeoutMs }))
+      // One round trip (none more when the lookup took them): the stamps guarding the store, and the lock that tells other replicas to wait.
+      const acquired = miss.acquired ?? await attempt('acquireStamps', () => store.acquireStampsAndLock(miss.tags, { key: miss.key, ttlMs: route.coalesceWaitMs + active.config.upstreamTimeoutMs }))
       locked = acquired?.locked ?? false
       stamps = acquired?.stamps
       if (acquired && !locked && await waitForOtherReplica(request, reply, active, miss, flight)) return
       // A client gone before its body ended settles the flight; one whose body is being stored does not.
       reply.raw.once('close', () => { if (!contexts.get(request)?.storing) finishFlight(miss.key, flight, locked, { kind: 'pass' }) })
     } else if (request.method === 'GET') {
-      stamps = await attempt('acquireStamps', () => store.acquireStamps(miss.tags))
+      // A follower that waited in vain takes the stamps as they are now.
+      stamps = (joined?.role === 'follower' ? undefined : miss.acquired?.stamps) ?? await attempt('acquireStamps', () => store.acquireStamps(miss.tags))
     }
     if (!stamps) {
       finishFlight(miss.key, flight, locked, { kind: 'pass' })
@@ -276,14 +306,14 @@ export function makeCacheHooks(deps: CacheHooksDeps) {
     const { route } = miss.keyInput
     await coalescer.waitForRemoteFill(miss.key, route.coalesceWaitMs)
     const now = clock.now()
-    const lookup = await lookupEntry(active, miss.key, miss.tags, now)
-    if (lookup?.kind !== 'hit') {
+    const verdict = (await lookupEntry(active, miss.key, miss.tags, now))?.verdict
+    if (verdict?.kind !== 'hit') {
       metrics.coalesced.inc({ route: route.name, outcome: 'remote-miss' })
       return false
     }
     metrics.coalesced.inc({ route: route.name, outcome: 'remote-hit' })
-    flight.settle({ kind: 'stored', response: lookup.response })
-    deliver(request, reply, route, lookup.response, now, 'HIT', '; collapsed')
+    flight.settle({ kind: 'stored', response: verdict.response })
+    deliver(request, reply, route, verdict.response, now, 'HIT', '; collapsed')
     return true
   }
 

@@ -54,6 +54,16 @@ export function makeCoalescer(store: CacheStore, clock: Clock, hitForMissMs = 30
     }
   }
 
+  /**
+   * The role join(key) would give now, without joining: a lookup asks the store for the
+   * key's lock only for a request that would lead, and for stamps only where it will use them.
+   */
+  function peek(key: string): Joined['role'] {
+    const until = uncacheableUntil.get(key)
+    if (until !== undefined && until > clock.now()) return 'uncoalesced'
+    return flights.has(key) ? 'follower' : 'leader'
+  }
+
   /** Remembers that a key's response was uncacheable, so its requests stop queueing behind each other. */
   function markUncacheable(key: string): void {
     if (uncacheableUntil.size > 10_000) uncacheableUntil.clear() // bounded: a cleared marker only costs a wait
@@ -76,7 +86,7 @@ export function makeCoalescer(store: CacheStore, clock: Clock, hitForMissMs = 30
     })
   }
 
-  return { join, markUncacheable, waitForRemoteFill, close: unsubscribe }
+  return { join, peek, markUncacheable, waitForRemoteFill, close: unsubscribe }
 }
 
 export type Coalescer = ReturnType<typeof makeCoalescer>

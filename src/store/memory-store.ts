@@ -82,7 +82,11 @@ export function makeMemoryStore(options: MemoryStoreOptions): CacheStore {
 
   return {
     kind: 'memory',
-    read: async (key, tags): Promise<StoreRead> => ({ entry: liveEntry(key), stamps: tags.map(liveStamp), watermark }),
+    read: async (key, tags, onMiss): Promise<StoreRead> => {
+      const read = { entry: liveEntry(key), stamps: tags.map(liveStamp), watermark }
+      if (onMiss === undefined || (read.entry !== null && !read.stamps.includes(null))) return read
+      return { ...read, acquired: { stamps: tags.map(acquire), locked: onMiss.lock !== undefined && takeLock(onMiss.lock.key, onMiss.lock.ttlMs, true) } }
+    },
     acquireStamps: async (tags) => tags.map(acquire),
     acquireStampsAndLock: async (tags, lock) => ({ stamps: tags.map(acquire), locked: takeLock(lock.key, lock.ttlMs, true) }),
     writeIfUnchanged: async (write: StoreWrite) => {

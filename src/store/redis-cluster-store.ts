@@ -1,13 +1,13 @@
 import { Cluster, type ClusterOptions, type Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import type { CacheStore, InvalidationEvent, StoreRead, StoreWrite } from './store.js'
-import { ACQUIRE_STAMPS, ADVANCE_NODE_WATERMARK, END_FILL, WRITE_IF_UNCHANGED } from './redis-scripts.js'
+import { ACQUIRE_STAMPS, ADVANCE_NODE_WATERMARK, END_FILL, READ_OR_ACQUIRE, WRITE_IF_UNCHANGED } from './redis-scripts.js'
 import { makeRedisChannels } from './redis-channels.js'
 import { makeInvalidationFeed } from './invalidation-feed.js'
 import { keySlot, keyTenant, makeClusterLayout, tagTenant, tenantOfTags } from './cluster-layout.js'
 import { makeStamp } from './stamp.js'
 import { escapeGlob } from './glob.js'
-import { logErrorsThrottled, makeGuard, readRunId, watermarkOfRun, writeIfUnchangedArgs } from './redis-support.js'
+import { logErrorsThrottled, makeGuard, parseReadOrAcquire, readOrAcquireArgs, readRunId, watermarkOfRun, writeIfUnchangedArgs } from './redis-support.js'
 
 const SLOTS_REFRESH_MS = 5000
 const SLOT_COUNT = 16384
@@ -24,6 +24,7 @@ export interface RedisClusterStoreOptions {
 }
 
 interface ScriptedCluster extends Cluster {
+  readOrAcquireBuffer(...args: (string | number)[]): Promise<(Buffer | null)[]>
   acquireStamps(...args: (string | number)[]): Promise<string[]>
   writeIfUnchanged(...args: (string | number | Buffer)[]): Promise<number>
   advanceNodeWatermark(key: string, ms: number, runId: string): Promise<number>
@@ -254,15 +255,16 @@ export function makeRedisClusterStore(options: RedisClusterStoreOptions): CacheS
   return {
     kind: 'redis-cluster',
 
-    read: (key, tags) => guarded('read', async (): Promise<StoreRead> => {
+    read: (key, tags, acquire) => guarded('read', async (): Promise<StoreRead> => {
       const tenant = keyTenant(key)
       const owner = assertUp(tenant)
-      const values = await cluster.mgetBuffer(layout.entryKey(key), ...tags.map((tag) => layout.stampKey(tag, tenant)))
-      return {
-        entry: values[0] ?? null,
-        watermark: watermarks.get(owner) ?? null,
-        stamps: values.slice(1).map((v) => (v ? v.toString() : null)),
+      const watermark = watermarks.get(owner) ?? null
+      if (acquire !== undefined) {
+        const keys = { entry: layout.entryKey(key), stamps: tags.map((tag) => layout.stampKey(tag, tenant)), lock: layout.lockKey(key) }
+        return { ...parseReadOrAcquire(await cluster.readOrAcquireBuffer(...readOrAcquireArgs(keys, acquire, stampTtlMs, lockToken)), tags.length), watermark }
       }
+      const values = await cluster.mgetBuffer(layout.entryKey(key), ...tags.map((tag) => layout.stampKey(tag, tenant)))
+      return { entry: values[0] ?? null, watermark, stamps: values.slice(1).map((v) => (v ? v.toString() : null)) }
     }),
 
     acquireStamps: (tags) => guarded('acquireStamps', async () => (await acquire(tags)).stamps),
@@ -390,7 +392,7 @@ function makeCluster(options: RedisClusterStoreOptions): ScriptedCluster {
     enableAutoPipelining: true,
     // Scripts with a variable key count start with the count: auto-pipelining would route them
     // by that number instead of their first key (ioredis autoPipelining.js), so they go alone.
-    autoPipeliningIgnoredCommands: ['acquireStamps', 'writeIfUnchanged'],
+    autoPipeliningIgnoredCommands: ['readOrAcquire', 'readOrAcquireBuffer', 'acquireStamps', 'writeIfUnchanged'],
     enableReadyCheck: true,
     // No waiting inside the client: a command for a slot whose master is gone fails at once
     // (with delays, auto-pipelined commands were seen to take over a second, past commandTimeout).
@@ -412,6 +414,7 @@ function makeCluster(options: RedisClusterStoreOptions): ScriptedCluster {
     },
   }
   const cluster = new Cluster(seeds.map((url) => ({ host: url.hostname, port: Number(url.port || 6379) })), clusterOptions)
+  cluster.defineCommand('readOrAcquire', { lua: READ_OR_ACQUIRE })
   cluster.defineCommand('acquireStamps', { lua: ACQUIRE_STAMPS })
   cluster.defineCommand('writeIfUnchanged', { lua: WRITE_IF_UNCHANGED })
   cluster.defineCommand('advanceNodeWatermark', { numberOfKeys: 1, lua: ADVANCE_NODE_WATERMARK })

@@ -17,41 +17,79 @@ end`
 }
 
 /**
+ * The taking of a fill's stamps and lock, shared by ACQUIRE_STAMPS and READ_OR_ACQUIRE (a Lua
+ * function). For i in 1..n: the stamp at keys[k + i] is kept (its ttl renewed) or, if missing,
+ * set to candidates[c + i]; it goes to out[o + i]. Then out[o + n + 1] is '1' if `lock` (nil
+ * for none) was taken for `token`, else '0'. A lock held by another fetch is marked awaited (a
+ * `+` after its token): only the end of an awaited fill is published (END_FILL,
+ * WRITE_IF_UNCHANGED). Both run in Redis one after the other, so either the mark comes first
+ * and the end publishes, or the end comes first and this call finds the lock free and takes it.
+ */
+const ACQUIRE_FUNCTION = `
+local function acquire(out, o, keys, k, n, candidates, c, ttl, lock, token, lockTtl)
+  for i = 1, n do
+    local stamp = redis.call('GET', keys[k + i])
+    if not stamp then
+      stamp = candidates[c + i]
+      redis.call('SET', keys[k + i], stamp, 'PX', ttl)
+    else
+      redis.call('PEXPIRE', keys[k + i], ttl)
+    end
+    out[o + i] = stamp
+  end
+  out[o + n + 1] = '0'
+  if lock then
+    if redis.call('SET', lock, token, 'PX', lockTtl, 'NX') then
+      out[o + n + 1] = '1'
+    else
+      local holder = redis.call('GET', lock)
+      if holder and string.sub(holder, -1) ~= '+' then redis.call('SET', lock, holder .. '+', 'KEEPTTL') end
+    end
+  end
+  return out
+end`
+
+/**
  * KEYS[1..n]: stamp keys, then optionally a lock key. ARGV[1]: stamp ttl ms; ARGV[2]: the number
  * of stamp keys n; ARGV[2+i]: a fresh random candidate for KEYS[i]; then, with a lock key,
- * the lock token and its ttl ms. Returns the stamps and, last, 1 if the lock was taken. A lock
- * held by another fetch is marked awaited (a `+` after its token): only the end of an awaited
- * fill is published (END_FILL, WRITE_IF_UNCHANGED). Both run in Redis one after the other, so
- * either the mark comes first and the end publishes, or the end comes first and this call
- * finds the lock free and takes it.
+ * the lock token and its ttl ms. Returns the stamps and, last, '1' if the lock was taken
+ * (see ACQUIRE_FUNCTION for the mark on a lock held by another fetch).
  */
-export const ACQUIRE_STAMPS = `
-local out = {}
+export const ACQUIRE_STAMPS = `${ACQUIRE_FUNCTION}
 local n = tonumber(ARGV[2])
+local lock = nil
+if #KEYS > n then lock = KEYS[n + 1] end
+return acquire({}, 0, KEYS, 0, n, ARGV, 2, ARGV[1], lock, ARGV[n + 3], ARGV[n + 4])`
+
+/**
+ * A lookup that, when it is certainly a miss (the entry or a stamp missing), also does what
+ * ACQUIRE_STAMPS does: one round trip instead of two. Used only for routes whose lookups
+ * mostly miss (cache-hooks.ts): a hit costs Redis several times more this way than as an MGET.
+ * KEYS[1]: the entry; KEYS[2..n+1]: its n stamps; then, if ARGV[2] is '1', a watermark key to
+ * read; then, if ARGV[4] is '2', the lock key. ARGV[1]: n; ARGV[3]: stamp ttl ms; ARGV[4]: '1'
+ * the stamps, '2' the stamps and the lock; ARGV[5], ARGV[6]: the lock token and ttl ms;
+ * ARGV[6+i]: a fresh random candidate for stamp i. Returns the entry, the n stamps and the
+ * watermark (false where missing); on a certain miss, then the n acquired stamps and '1' if
+ * the lock was taken, else '0'.
+ */
+export const READ_OR_ACQUIRE = `${ACQUIRE_FUNCTION}
+local n = tonumber(ARGV[1])
+local out = { redis.call('GET', KEYS[1]) }
+local complete = out[1] ~= false
 for i = 1, n do
-  local key = KEYS[i]
-  local stamp = redis.call('GET', key)
-  if not stamp then
-    stamp = ARGV[i + 2]
-    redis.call('SET', key, stamp, 'PX', ARGV[1])
-  else
-    redis.call('PEXPIRE', key, ARGV[1])
-  end
-  out[i] = stamp
+  out[1 + i] = redis.call('GET', KEYS[1 + i])
+  if not out[1 + i] then complete = false end
 end
-if #KEYS > n then
-  local lock = KEYS[n + 1]
-  if redis.call('SET', lock, ARGV[n + 3], 'PX', ARGV[n + 4], 'NX') then
-    out[n + 1] = '1'
-  else
-    local holder = redis.call('GET', lock)
-    if holder and string.sub(holder, -1) ~= '+' then redis.call('SET', lock, holder .. '+', 'KEEPTTL') end
-    out[n + 1] = '0'
-  end
-else
-  out[n + 1] = '0'
+local k = n + 2
+out[n + 2] = false
+if ARGV[2] == '1' then
+  out[n + 2] = redis.call('GET', KEYS[k])
+  k = k + 1
 end
-return out`
+if complete then return out end
+local lock = nil
+if ARGV[4] == '2' then lock = KEYS[k] end
+return acquire(out, n + 2, KEYS, 1, n, ARGV, 6, ARGV[3], lock, ARGV[5], ARGV[6])`
 
 /**
  * KEYS[1]: entry key, KEYS[2..n+1]: its n stamp keys, KEYS[n+2]: the lock key of the fill it

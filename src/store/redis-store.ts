@@ -1,13 +1,13 @@
 import { Redis, type RedisOptions } from 'ioredis'
 import type { Logger } from 'pino'
 import type { CacheStore, InvalidationEvent, StoreRead, StoreWrite } from './store.js'
-import { ACQUIRE_STAMPS, ADVANCE_WATERMARK, END_FILL, WRITE_IF_UNCHANGED } from './redis-scripts.js'
+import { ACQUIRE_STAMPS, ADVANCE_WATERMARK, END_FILL, READ_OR_ACQUIRE, WRITE_IF_UNCHANGED } from './redis-scripts.js'
 import { makeRedisChannels } from './redis-channels.js'
 import { makeInvalidationFeed } from './invalidation-feed.js'
 import { EVERYTHING_TAG } from '../tags/tag-template.js'
 import { makeStamp } from './stamp.js'
 import { escapeGlob } from './glob.js'
-import { logErrorsThrottled, makeGuard, readRunId, watermarkOfRun, writeIfUnchangedArgs } from './redis-support.js'
+import { logErrorsThrottled, makeGuard, parseReadOrAcquire, readOrAcquireArgs, readRunId, watermarkOfRun, writeIfUnchangedArgs } from './redis-support.js'
 
 export interface RedisStoreOptions {
   readonly url: string
@@ -20,6 +20,7 @@ export interface RedisStoreOptions {
 }
 
 interface ScriptedRedis extends Redis {
+  readOrAcquireBuffer(...args: (string | number)[]): Promise<(Buffer | null)[]>
   acquireStamps(...args: (string | number)[]): Promise<string[]>
   writeIfUnchanged(...args: (string | number | Buffer)[]): Promise<number>
   advanceWatermark(watermarkKey: string, everythingKey: string, ms: number, runId: string): Promise<number>
@@ -39,6 +40,7 @@ function makeClient(options: RedisStoreOptions): ScriptedRedis {
     lazyConnect: false,
   }
   const client = new Redis(options.url, redisOptions)
+  client.defineCommand('readOrAcquire', { lua: READ_OR_ACQUIRE })
   client.defineCommand('acquireStamps', { lua: ACQUIRE_STAMPS })
   client.defineCommand('writeIfUnchanged', { lua: WRITE_IF_UNCHANGED })
   client.defineCommand('advanceWatermark', { numberOfKeys: 2, lua: ADVANCE_WATERMARK })
@@ -91,7 +93,12 @@ export function makeRedisStore(options: RedisStoreOptions): CacheStore {
   return {
     kind: 'redis',
 
-    read: (key, tags) => guarded('read', async (): Promise<StoreRead> => {
+    read: (key, tags, acquire) => guarded('read', async (): Promise<StoreRead> => {
+      if (acquire !== undefined) {
+        const keys = { entry: entryKey(key), stamps: tags.map(stampKey), watermark: watermarkKey, lock: lockKey(key) }
+        const read = parseReadOrAcquire(await client.readOrAcquireBuffer(...readOrAcquireArgs(keys, acquire, stampTtlMs, lockToken)), tags.length)
+        return { ...read, watermark: parseWatermark(read.watermark) }
+      }
       const values = await client.mgetBuffer(entryKey(key), watermarkKey, ...tags.map(stampKey))
       const watermark = values[1]
       return {

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino'
 import { ProxyError } from '../errors.js'
-import type { StoreWrite } from './store.js'
+import type { AcquireOnMiss, AcquiredStamps, StoreWrite } from './store.js'
+import { makeStamp } from './stamp.js'
 
 /** What both Redis stores (one Redis, a Redis Cluster) do the same way. */
 
@@ -41,6 +42,30 @@ export async function readRunId(client: { info(section: 'server'): Promise<strin
 export function watermarkOfRun(value: string | null | undefined, runId: string | undefined): number | null {
   const match = value ? /^(\d+):(.+)$/.exec(value) : null
   return match && runId !== undefined && match[2] === runId ? Number(match[1]) : null
+}
+
+export interface ReadOrAcquireKeys {
+  readonly entry: string
+  readonly stamps: readonly string[]
+  /** One Redis: the watermark is read in the same call. A cluster polls it per master instead. */
+  readonly watermark?: string
+  readonly lock?: string
+}
+
+/** KEYS and ARGV of READ_OR_ACQUIRE (redis-scripts.ts), numkeys first. */
+export function readOrAcquireArgs(keys: ReadOrAcquireKeys, acquire: AcquireOnMiss, stampTtlMs: number, lockToken: string): (string | number)[] {
+  const lock = acquire.lock !== undefined && keys.lock !== undefined ? acquire.lock : undefined
+  const all = [keys.entry, ...keys.stamps, ...(keys.watermark !== undefined ? [keys.watermark] : []), ...(lock ? [keys.lock as string] : [])]
+  return [all.length, ...all, keys.stamps.length, keys.watermark !== undefined ? '1' : '0', stampTtlMs, lock ? '2' : '1',
+    lock ? lockToken : '', lock ? Math.max(1, Math.ceil(lock.ttlMs)) : 0, ...keys.stamps.map(() => makeStamp())]
+}
+
+/** The reply of READ_OR_ACQUIRE for n stamps; `watermark` is the raw stored value. */
+export function parseReadOrAcquire(reply: readonly (Buffer | null)[], n: number): { entry: Buffer | null; stamps: (string | null)[]; watermark: string | null; acquired?: AcquiredStamps } {
+  const text = (value: Buffer | null | undefined) => (value ? value.toString() : null)
+  const read = { entry: reply[0] ?? null, stamps: reply.slice(1, n + 1).map(text), watermark: text(reply[n + 1]) }
+  if (reply.length <= n + 2) return read
+  return { ...read, acquired: { stamps: reply.slice(n + 2, 2 * n + 2).map((v) => text(v) as string), locked: text(reply[2 * n + 2]) === '1' } }
 }
 
 /** KEYS and ARGV of WRITE_IF_UNCHANGED (redis-scripts.ts), numkeys first. */

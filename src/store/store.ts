@@ -15,10 +15,17 @@ export interface CacheStore {
   /**
    * One round trip: the entry bytes (or null), the current stamp of each tag (null where
    * missing) in the order given, and the freshness watermark (ms, or null if unknown).
-   * The hit path's one command (MGET): no script, which would cost Redis several times more
-   * per hit (docs/benchmarks.md, "A lookup that also acquires").
+   *
+   * Without `acquire`, a plain MGET on Redis: the hit path's command.
+   *
+   * With `acquire`: when the entry or any of its stamps is missing (a miss, whatever else the
+   * caller finds), the same round trip also does what acquireStamps (or, with a lock,
+   * acquireStampsAndLock) would, and `acquired` says so. A read that finds everything present
+   * acquires nothing: whether that entry is usable is the caller's policy. On Redis this is a
+   * script, which costs Redis several times an MGET's CPU per hit (docs/benchmarks.md, "MISS
+   * calls"): callers ask for it where lookups mostly miss.
    */
-  read(key: string, tags: readonly string[]): Promise<StoreRead>
+  read(key: string, tags: readonly string[], acquire?: AcquireOnMiss): Promise<StoreRead>
 
   /** Returns the current stamp of each tag, creating the missing ones. */
   acquireStamps(tags: readonly string[]): Promise<string[]>
@@ -89,6 +96,13 @@ export interface StoreRead {
   readonly entry: Buffer | null
   readonly stamps: readonly (string | null)[]
   readonly watermark: number | null
+  /** Present when `acquire` was asked and the read was a certain miss. */
+  readonly acquired?: AcquiredStamps
+}
+
+export interface AcquireOnMiss {
+  /** Also try the key's coalescing lock (see tryLock). */
+  readonly lock?: { readonly key: string; readonly ttlMs: number }
 }
 
 export type InvalidationEvent =

@@ -101,6 +101,67 @@ export function runStoreContract(t: Test, makeStore: () => Promise<CacheStore>, 
     t.ok(await store.tryLock('1:k', 60_000))
   })
 
+  t.test('a read that misses takes the stamps and the lock in the same call', async (t) => {
+    const store = await makeStore()
+    const read = await store.read('1:cold', ['a:1', 'b:1'], { lock: { key: '1:cold', ttlMs: 60_000 } })
+    t.equal(read.entry, null)
+    t.same(read.stamps, [null, null], 'the stamps as they were found')
+    t.ok(read.acquired?.locked, 'the lock is taken')
+    t.same(read.acquired?.stamps, await store.acquireStamps(['a:1', 'b:1']), 'the stamps were created')
+    t.notOk(await store.tryLock('1:cold', 60_000), 'held by the read')
+    const again = await store.read('1:cold', ['a:1', 'b:1'], { lock: { key: '1:cold', ttlMs: 60_000 } })
+    t.same(again.acquired?.stamps, read.acquired?.stamps)
+    t.equal(again.acquired?.locked, false, 'a second reader does not get the lock')
+    const noLock = await store.read('1:other', ['a:1'], {})
+    t.same(noLock.acquired, { stamps: [read.acquired?.stamps[0]], locked: false }, 'stamps without a lock')
+    t.ok(await store.tryLock('1:other', 60_000), 'no lock was asked for')
+  })
+
+  t.test('a read that misses and finds the lock taken marks the fill awaited, as acquireStampsAndLock does', async (t) => {
+    const store = await makeStore()
+    const fills = await listenForFills(t, store)
+    const first = await store.read('1:waited', ['a:1'], { lock: { key: '1:waited', ttlMs: 60_000 } })
+    t.ok(first.acquired?.locked)
+    t.equal((await store.read('1:waited', ['a:1'], { lock: { key: '1:waited', ttlMs: 60_000 } })).acquired?.locked, false)
+    const quiet = await store.read('1:unwaited', ['a:1'], { lock: { key: '1:unwaited', ttlMs: 60_000 } })
+    t.ok(quiet.acquired?.locked)
+    await store.endFill('1:unwaited')
+    await store.endFill('1:waited')
+    await fills.until(['1:waited'])
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    t.same(fills.announced, ['1:waited'], 'only the fill another read found taken was announced')
+  })
+
+  t.test('a plain read never creates anything', async (t) => {
+    const store = await makeStore()
+    const read = await store.read('1:plain', ['a:1'])
+    t.equal(read.acquired, undefined)
+    t.same((await store.read('1:plain', ['a:1'])).stamps, [null])
+    t.ok(await store.tryLock('1:plain', 60_000))
+  })
+
+  t.test('a read that finds the entry and every stamp acquires nothing', async (t) => {
+    const store = await makeStore()
+    const stamps = await stored(store, '1:warm', ['a:1'])
+    const read = await store.read('1:warm', ['a:1'], { lock: { key: '1:warm', ttlMs: 60_000 } })
+    t.ok(read.entry?.equals(value))
+    t.same(read.stamps, stamps)
+    t.equal(read.acquired, undefined)
+    t.ok(await store.tryLock('1:warm', 60_000), 'the lock was left alone')
+  })
+
+  t.test('a read that finds the entry but a stamp missing keeps the others and creates that one', async (t) => {
+    const store = await makeStore()
+    const stamps = await stored(store, '1:half', ['a:1', 'b:1'])
+    await store.invalidateTags(['b:1'])
+    const read = await store.read('1:half', ['a:1', 'b:1'], {})
+    t.ok(read.entry?.equals(value), 'the entry is returned: what it means is the caller\'s policy')
+    t.same(read.stamps, [stamps[0], null])
+    t.equal(read.acquired?.stamps[0], stamps[0])
+    t.not(read.acquired?.stamps[1], stamps[1])
+    t.same(read.acquired?.stamps, await store.acquireStamps(['a:1', 'b:1']))
+  })
+
   /** Collects announced fills; `until` waits for an expected list (pub/sub keeps one publisher's order). */
   async function listenForFills(t: Test, store: CacheStore) {
     const announced: string[] = []

@@ -1,4 +1,4 @@
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Redis } from 'ioredis'
 import { startHarness } from '../helpers/proxy.js'
@@ -8,15 +8,13 @@ import { REDIS_URL } from '../helpers/env.js'
 
 /**
  * What a MISS costs in Redis calls, seen by Redis itself (MONITOR, filtered to this test's
- * key prefix): the lookup (MGET) and the stamps with the lock (one script) before the
- * upstream is asked; after it, one script that writes the entry and releases the lock (and
- * announces the fill only when another replica waits on it, which here none does).
+ * key prefix). On a route whose lookups mostly miss (a cold one, to begin with), one call
+ * before the upstream is asked: the lookup that finds nothing also takes the stamps and the
+ * lock. On a route whose lookups mostly hit, the lookup is a plain MGET and the stamps with the
+ * lock a second call. After the upstream, one script writes the entry and releases the lock
+ * (and announces the fill only when another replica waits on it, which here none does).
  */
-t.test('a cold MISS makes two Redis calls before the upstream and one after', async (t) => {
-  const h = await startHarness(t)
-  const headers = bearer({ tenant: 't1', sub: 'u1' })
-  await (await h.fetch('/api/v2/helpdesk/tickets/?warm=scripts', { headers })).arrayBuffer() // loads every script once
-
+async function watchRedis(t: Test, keyPrefix: string) {
   const client = new Redis(REDIS_URL)
   const monitor = await client.monitor()
   t.teardown(() => { monitor.disconnect(); client.disconnect() })
@@ -24,9 +22,18 @@ t.test('a cold MISS makes two Redis calls before the upstream and one after', as
   const ranByScripts: string[][] = []
   // Commands a script runs are reported too, with source 'lua': only the client's own calls count.
   monitor.on('monitor', (_time: string, args: string[], source: string) => {
-    if (args.some((arg) => arg.includes(h.keyPrefix))) (source === 'lua' ? ranByScripts : seen).push(args)
+    if (args.some((arg) => arg.includes(keyPrefix))) (source === 'lua' ? ranByScripts : seen).push(args)
   })
   await sleep(100)
+  return { client, seen, ranByScripts }
+}
+
+t.test('a MISS on a route whose lookups mostly miss makes one Redis call before the upstream, and its lock is gone once stored', async (t) => {
+  const h = await startHarness(t)
+  const headers = bearer({ tenant: 't1', sub: 'u1' })
+  await (await h.fetch('/api/v2/helpdesk/tickets/?warm=scripts', { headers })).arrayBuffer() // loads every script once
+
+  const { client, seen, ranByScripts } = await watchRedis(t, h.keyPrefix)
 
   let beforeUpstream: string[][] | undefined
   h.origin.respond = async (req) => {
@@ -38,8 +45,12 @@ t.test('a cold MISS makes two Redis calls before the upstream and one after', as
   const miss = await h.fetch(path, { headers })
   await miss.arrayBuffer()
   t.equal(miss.headers.get('x-cache'), 'MISS')
-  t.same(beforeUpstream?.map((args) => args[0]?.toLowerCase()), ['mget', 'evalsha'], 'the lookup, then the stamps and the lock')
-  t.ok(beforeUpstream?.[1]?.some((arg) => arg.startsWith(`${h.keyPrefix}l:`)), 'the second names the lock')
+  t.equal(beforeUpstream?.length, 1, `one call before the upstream: ${JSON.stringify(beforeUpstream?.map((a) => a[0]))}`)
+  const lookup = beforeUpstream?.[0] ?? []
+  t.equal(lookup[0]?.toLowerCase(), 'evalsha')
+  t.ok(lookup.some((arg) => arg.startsWith(`${h.keyPrefix}e:`)), 'it reads the entry')
+  t.ok(lookup.some((arg) => arg.startsWith(`${h.keyPrefix}l:`)), 'and names the lock')
+
   await sleep(200)
   const afterUpstream = seen.slice(beforeUpstream?.length ?? 0)
   t.same(afterUpstream.map((args) => args[0]?.toLowerCase()), ['evalsha'], 'one call stores and unlocks')
@@ -50,6 +61,33 @@ t.test('a cold MISS makes two Redis calls before the upstream and one after', as
   await hit.arrayBuffer()
   t.equal(hit.headers.get('x-cache'), 'HIT')
   t.equal(h.origin.count('GET', path), 1)
+})
+
+t.test('on a route whose lookups mostly hit, a MISS looks up with a plain MGET, then takes the stamps and the lock', async (t) => {
+  const h = await startHarness(t)
+  const headers = bearer({ tenant: 't1', sub: 'u1' })
+  const get = async (path: string) => {
+    const res = await h.fetch(path, { headers })
+    await res.arrayBuffer()
+    return res.headers.get('x-cache')
+  }
+  // 24 responses stored, then each read once from Redis (L1 admits a copy on that first hit):
+  // the route's recent lookups are now mostly hits.
+  for (let i = 0; i < 24; i++) t.equal(await get(`/api/v2/helpdesk/tickets/?page=${i}`), 'MISS')
+  await sleep(200) // the stores have settled
+  for (let i = 0; i < 24; i++) t.equal(await get(`/api/v2/helpdesk/tickets/?page=${i}`), 'HIT')
+
+  const { seen } = await watchRedis(t, h.keyPrefix)
+  let beforeUpstream: string[][] | undefined
+  h.origin.respond = async (req) => {
+    await sleep(150)
+    beforeUpstream = [...seen]
+    return echoReply(req, 1)
+  }
+  t.equal(await get('/api/v2/helpdesk/tickets/?page=new'), 'MISS')
+  // The stamps-and-lock script runs here for the first time on this connection: EVAL, not EVALSHA.
+  t.same(beforeUpstream?.map((args) => (/^eval/i.test(args[0] ?? '') ? 'script' : args[0]?.toLowerCase())), ['mget', 'script'], 'the lookup, then the stamps and the lock')
+  t.ok(beforeUpstream?.[1]?.some((arg) => arg.startsWith(`${h.keyPrefix}l:`)), 'the second call names the lock')
 })
 
 t.test('a key that answered uncacheably (hit-for-miss) is fetched without taking its lock', async (t) => {
