@@ -213,10 +213,12 @@ export function makeCacheHooks(deps: CacheHooksDeps) {
     // the MISS that stored it: a response asked for only once never costs L1 memory (nor the
     // garbage collector's time).
     const l1Generation = l1?.generation()
-    const lookup = await lookupEntry(active, key, tags, now, request.method === 'GET' ? fillOnMiss(route, key, active) : undefined)
+    const onMiss = request.method === 'GET' ? fillOnMiss(route, key, active) : undefined
+    const lookup = await lookupEntry(active, key, tags, now, onMiss)
     if (!lookup) return bypass(request, route, now, 'STORE-UNAVAILABLE')
     const { verdict, acquired } = lookup
-    missRates.record(route.name, verdict.kind !== 'hit')
+    // A bypass (replication lag) says nothing about whether the route's entries are there.
+    if (verdict.kind !== 'bypass') missRates.record(route.name, verdict.kind === 'miss')
     if (verdict.kind === 'hit') {
       if (l1Generation !== undefined) l1?.put(key, verdict.response, tags, l1Generation, now)
       return deliver(request, reply, route, verdict.response, now, 'HIT')
@@ -228,12 +230,11 @@ export function makeCacheHooks(deps: CacheHooksDeps) {
     if (verdict.reason === 'UNREADABLE-ENTRY') void attempt('deleteEntry', () => store.deleteEntry(key))
     const stale = staleCandidates(verdict, route, now)
     if (stale.whileRevalidate) {
-      // The refresh takes its own lock: one the lookup took (a stamp was missing too) is released.
-      if (acquired?.locked) finishFlight(key, undefined, true, { kind: 'pass' })
+      // (An expired entry had every stamp: the lookup took nothing.)
       deliver(request, reply, route, stale.whileRevalidate, now, 'STALE')
       return startRefresh(request, active, { keyInput, key, tags, now })
     }
-    await handleMiss(request, reply, active, { keyInput, key, tags, now, reason: verdict.reason, staleIfError: stale.ifError, l1Generation, acquired })
+    await handleMiss(request, reply, active, { keyInput, key, tags, now, reason: verdict.reason, staleIfError: stale.ifError, l1Generation, acquired, lockAsked: onMiss?.lock !== undefined })
   }
 
   /**
@@ -259,6 +260,8 @@ export function makeCacheHooks(deps: CacheHooksDeps) {
     keyInput: KeyInput; key: string; tags: string[]; now: number; reason: Reason; staleIfError: CachedResponse | undefined; l1Generation: number | undefined
     /** The stamps (and lock) the lookup already took, when it found the entry or a stamp missing. */
     acquired: AcquiredStamps | undefined
+    /** Whether the lookup asked for the lock: `acquired.locked` false means another fetch holds it only then. */
+    lockAsked: boolean
   }
 
   async function handleMiss(request: FastifyRequest, reply: FastifyReply, active: ActiveConfig, miss: Miss): Promise<void> {
@@ -281,7 +284,8 @@ export function makeCacheHooks(deps: CacheHooksDeps) {
     if (joined?.role === 'leader') {
       flight = joined.flight
       // One round trip (none more when the lookup took them): the stamps guarding the store, and the lock that tells other replicas to wait.
-      const acquired = miss.acquired ?? await attempt('acquireStamps', () => store.acquireStampsAndLock(miss.tags, { key: miss.key, ttlMs: route.coalesceWaitMs + active.config.upstreamTimeoutMs }))
+      // A request that looked up as hit-for-miss (no lock asked) and now leads asks for the lock here.
+      const acquired = (miss.lockAsked ? miss.acquired : undefined) ?? await attempt('acquireStamps', () => store.acquireStampsAndLock(miss.tags, { key: miss.key, ttlMs: route.coalesceWaitMs + active.config.upstreamTimeoutMs }))
       locked = acquired?.locked ?? false
       stamps = acquired?.stamps
       if (acquired && !locked && await waitForOtherReplica(request, reply, active, miss, flight)) return

@@ -47,6 +47,11 @@ t.test('with database invalidation, L1 is used only while the feed watermark is 
   const h = await startHarness(t, { extra, clock })
   const other = await otherReplica(t, h)
   t.equal((await h.fetch(path, { headers })).headers.get('x-cache'), 'BYPASS', 'no watermark yet')
+  // A cold route's lookup also takes the key's lock when the entry is missing: a bypass releases it.
+  const redis = new Redis(REDIS_URL)
+  t.teardown(() => redis.disconnect())
+  await eventually(async () => (await redis.keys(`${h.keyPrefix}l:*`)).length === 0, 2000, 'the lookup\'s lock released')
+  t.same(await redis.keys(`${h.keyPrefix}l:*`), [], 'no lock left after a bypass')
   await other.writeWatermark(clock.now())
   await eventually(async () => (await h.fetch(path, { headers })).headers.get('x-cache') === 'MISS', 5000, 'the watermark')
   t.equal((await h.fetch(path, { headers })).headers.get('x-cache'), 'HIT')
