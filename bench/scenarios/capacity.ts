@@ -27,9 +27,12 @@ import { sleep, waitFor } from '../lib/wait.js'
  * a real entry: expandWithWildcards of `tickets:<t>:<u>`, `tickets:<t>` and the route tag):
  * - MISS: the Redis calls of a proxy miss, in order: read (MGET, finds nothing),
  *   acquireStampsAndLock (EVALSHA) and writeIfUnchanged of a ~3 KB entry that ends the fill
- *   (one EVALSHA: writes, unlocks, publishes), on (t, u, v) in random order, for
- *   BENCH_CAPACITY_SECONDS; the entries it did not reach are then written untimed, so the
- *   key and byte figures are always for all T x U x V entries.
+ *   (one EVALSHA: writes, unlocks, publishes), on a third of the (t, u, v) in random order, for
+ *   BENCH_CAPACITY_SECONDS; the entries neither MISS phase reached are then written (FILL), so
+ *   the key and byte figures are always for all T x U x V entries.
+ * - MISS-ONE-CALL: the same on another third of the entries, as on a route whose lookups
+ *   mostly miss: read with acquire (one EVALSHA of READ_OR_ACQUIRE that finds nothing and takes
+ *   the stamps and the lock) and the same writeIfUnchanged.
  * - FILL: those other entries, through the background-refresh path: acquireStamps and
  *   writeIfUnchanged only (two EVALSHA; no read, lock or PUBLISH).
  * - HIT: read(key, tags) of a random filled entry, for BENCH_CAPACITY_SECONDS.
@@ -68,7 +71,7 @@ export interface NodeCpu {
 }
 
 export interface PhaseResult {
-  readonly op: 'miss' | 'fill' | 'hit' | 'invalidate'
+  readonly op: 'miss' | 'miss-one-call' | 'fill' | 'hit' | 'invalidate'
   readonly ops: number
   readonly errors: number
   readonly seconds: number
@@ -337,7 +340,9 @@ async function measureStore(ctx: BenchContext, kind: StoreCapacity['store'], sto
   ctx.say(`  ${kind}: MISS fills for ${settings.seconds}s (at most ${jobs.length})`)
   let valueBytes = 0
   const filled: boolean[] = jobs.map(() => false)
-  const miss = await measurePhase(target, 'miss', { cost: ['mget', 'evalsha', 'eval'], share: ['mget', 'evalsha', 'eval'] }, settings, { count: jobs.length, seconds: settings.seconds }, async (i) => {
+  // A third of the entries for each MISS sequence (so both find nothing), at least a third left for FILL.
+  const third = Math.floor(jobs.length / 3)
+  const miss = await measurePhase(target, 'miss', { cost: ['mget', 'evalsha', 'eval'], share: ['mget', 'evalsha', 'eval'] }, settings, { count: third, seconds: settings.seconds }, async (i) => {
     const { user, key } = jobs[i] as (typeof jobs)[number]
     filled[i] = true
     const read = await store.read(key, user.tags)
@@ -349,6 +354,20 @@ async function measureStore(ctx: BenchContext, kind: StoreCapacity['store'], sto
       stamps: acquired.stamps.join(' '), etag: '"capacity"', storedEncoding: 'gzip',
     })
     valueBytes = value.length
+    return store.writeIfUnchanged({ key, tags: user.tags, stamps: acquired.stamps, value, ttlMs: ENTRY_TTL_MS, endsFillOf: acquired.locked ? key : undefined })
+  })
+  ctx.say(`  ${kind}: MISS fills in one call before the upstream (a route whose lookups mostly miss) for ${settings.seconds}s`)
+  const missOneCall = await measurePhase(target, 'miss-one-call', { cost: ['evalsha', 'eval'], share: ['evalsha', 'eval'] }, settings, { count: third, seconds: settings.seconds }, async (i) => {
+    const { user, key } = jobs[third + i] as (typeof jobs)[number]
+    filled[third + i] = true
+    const read = await store.read(key, user.tags, { lock: { key, ttlMs: 5000 } })
+    const acquired = read.acquired
+    if (read.entry !== null || acquired === undefined) throw new Error('the one-call MISS read found an entry')
+    const now = Date.now()
+    const value = encodeCachedResponse({
+      status: 200, headers: [['content-type', 'application/json'], ['content-encoding', 'gzip']], body, storedAt: now, expiresAt: now + ENTRY_TTL_MS,
+      stamps: acquired.stamps.join(' '), etag: '"capacity"', storedEncoding: 'gzip',
+    })
     return store.writeIfUnchanged({ key, tags: user.tags, stamps: acquired.stamps, value, ttlMs: ENTRY_TTL_MS, endsFillOf: acquired.locked ? key : undefined })
   })
   // The rest of the entries through the background-refresh path (acquireStamps +
@@ -367,7 +386,7 @@ async function measureStore(ctx: BenchContext, kind: StoreCapacity['store'], sto
     return store.writeIfUnchanged({ key, tags: user.tags, stamps, value, ttlMs: ENTRY_TTL_MS })
   })
 
-  const growth = await measureGrowth(target, settings, users, memoryBefore, miss.effective + fill.effective, valueBytes)
+  const growth = await measureGrowth(target, settings, users, memoryBefore, miss.effective + missOneCall.effective + fill.effective, valueBytes)
 
   ctx.say(`  ${kind}: HIT reads for ${settings.seconds}s`)
   const hit = await measurePhase(target, 'hit', { cost: ['mget'], share: ['mget'] }, settings, { seconds: settings.seconds }, async () => {
@@ -382,7 +401,7 @@ async function measureStore(ctx: BenchContext, kind: StoreCapacity['store'], sto
     const user = users[order[i % order.length] as number] as User
     return (await store.invalidateTags([`tickets:${user.tenant}:${user.user}`])) === 1
   })
-  return { store: kind, nodes: target.nodes.length, phases: [miss, fill, hit, invalidate], growth }
+  return { store: kind, nodes: target.nodes.length, phases: [miss, missOneCall, fill, hit, invalidate], growth }
 }
 
 async function measureGrowth(target: Target, settings: CapacitySettings, users: readonly User[], memoryBefore: number, entries: number, valueBytes: number): Promise<GrowthResult> {
