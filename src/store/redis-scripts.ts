@@ -18,17 +18,18 @@ end`
 
 /**
  * The taking of a fill's stamps and lock, shared by ACQUIRE_STAMPS and READ_OR_ACQUIRE (a Lua
- * function). For i in 1..n: the stamp at keys[k + i] is kept (its ttl renewed) or, if missing,
- * set to candidates[c + i]; it goes to out[o + i]. Then out[o + n + 1] is '1' if `lock` (nil
+ * function). For i in 1..n: the stamp at keys[k + i] (known[k + i] when the caller has just
+ * read it) is kept (its ttl renewed) or, if missing, set to candidates[c + i]; it goes to
+ * out[o + i]. Then out[o + n + 1] is '1' if `lock` (nil
  * for none) was taken for `token`, else '0'. A lock held by another fetch is marked awaited (a
  * `+` after its token): only the end of an awaited fill is published (END_FILL,
  * WRITE_IF_UNCHANGED). Both run in Redis one after the other, so either the mark comes first
  * and the end publishes, or the end comes first and this call finds the lock free and takes it.
  */
 const ACQUIRE_FUNCTION = `
-local function acquire(out, o, keys, k, n, candidates, c, ttl, lock, token, lockTtl)
+local function acquire(out, o, keys, k, n, candidates, c, ttl, lock, token, lockTtl, known)
   for i = 1, n do
-    local stamp = redis.call('GET', keys[k + i])
+    local stamp = (known and known[k + i]) or redis.call('GET', keys[k + i])
     if not stamp then
       stamp = candidates[c + i]
       redis.call('SET', keys[k + i], stamp, 'PX', ttl)
@@ -89,7 +90,7 @@ end
 if complete then return out end
 local lock = nil
 if ARGV[4] == '2' then lock = KEYS[k] end
-return acquire(out, n + 2, KEYS, 1, n, ARGV, 6, ARGV[3], lock, ARGV[5], ARGV[6])`
+return acquire(out, n + 2, KEYS, 1, n, ARGV, 6, ARGV[3], lock, ARGV[5], ARGV[6], out)`
 
 /**
  * KEYS[1]: entry key, KEYS[2..n+1]: its n stamp keys, KEYS[n+2]: the lock key of the fill it
