@@ -10,6 +10,8 @@ import { escapeGlob } from './glob.js'
 import { logErrorsThrottled, makeGuard, parseReadOrAcquire, readOrAcquireArgs, readRunId, watermarkOfRun, writeIfUnchangedArgs } from './redis-support.js'
 
 const SLOTS_REFRESH_MS = 5000
+/** How long a master that has not answered yet is given to connect before its failed checks count. */
+const STARTUP_GRACE_MS = 3000
 const SLOT_COUNT = 16384
 
 export interface RedisClusterStoreOptions {
@@ -69,6 +71,13 @@ export function makeRedisClusterStore(options: RedisClusterStoreOptions): CacheS
   const failedChecks = new Map<string, number>()
   /** A master whose last two checks failed (see assertUp). */
   const isDown = (id: string) => (failedChecks.get(id) ?? 0) >= 2
+  /**
+   * Masters that answered a check at least once. Before that, a failed check may be the
+   * connection still opening (seen under load with checks 50 ms apart): it counts only once the
+   * start-up grace has passed, so a master that is really down at start is failed fast after it.
+   */
+  const answered = new Set<string>()
+  const startedAt = Date.now()
   const { stampTtlMs, log } = options
   const lockToken = makeStamp()
   const channels = makeRedisChannels({
@@ -149,9 +158,10 @@ export function makeRedisClusterStore(options: RedisClusterStoreOptions): CacheS
       try {
         watermarks.set(master.id, await readNodeWatermark(master))
         failedChecks.delete(master.id)
+        answered.add(master.id)
       } catch {
         // Unreachable: keep the last value (it ages past the bound on its own), and fail its requests fast.
-        failedChecks.set(master.id, (failedChecks.get(master.id) ?? 0) + 1)
+        if (answered.has(master.id) || Date.now() - startedAt >= STARTUP_GRACE_MS) failedChecks.set(master.id, (failedChecks.get(master.id) ?? 0) + 1)
       }
     }))
   }
