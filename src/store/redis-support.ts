@@ -49,13 +49,14 @@ export interface ReadOrAcquireKeys {
   readonly stamps: readonly string[]
   /** One Redis: the watermark is read in the same call. A cluster polls it per master instead. */
   readonly watermark?: string
-  readonly lock?: string
+  /** The key's coalescing lock, taken only when `acquire.lock` asks for it. */
+  readonly lock: string
 }
 
 /** KEYS and ARGV of READ_OR_ACQUIRE (redis-scripts.ts), numkeys first. */
 export function readOrAcquireArgs(keys: ReadOrAcquireKeys, acquire: AcquireOnMiss, stampTtlMs: number, lockToken: string): (string | number)[] {
-  const lock = acquire.lock !== undefined && keys.lock !== undefined ? acquire.lock : undefined
-  const all = [keys.entry, ...keys.stamps, ...(keys.watermark !== undefined ? [keys.watermark] : []), ...(lock ? [keys.lock as string] : [])]
+  const lock = acquire.lock
+  const all = [keys.entry, ...keys.stamps, ...(keys.watermark !== undefined ? [keys.watermark] : []), ...(lock ? [keys.lock] : [])]
   return [all.length, ...all, keys.stamps.length, keys.watermark !== undefined ? '1' : '0', stampTtlMs, lock ? '2' : '1',
     lock ? lockToken : '', lock ? Math.max(1, Math.ceil(lock.ttlMs)) : 0, ...keys.stamps.map(() => makeStamp())]
 }
