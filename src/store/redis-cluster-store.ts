@@ -170,8 +170,20 @@ export function makeRedisClusterStore(options: RedisClusterStoreOptions): CacheS
   // A promoted replica is found through MOVED replies as well; this catches quiet slots.
   const slotRefresher = setInterval(() => { cluster.refreshSlotsCache() }, SLOTS_REFRESH_MS)
   slotRefresher.unref()
-  /** Node connections open lazily; a burst right after start would meet them half-open. */
-  const warmUp = () => Promise.allSettled(cluster.nodes('master').filter((node) => node.status === 'wait').map((node) => node.connect()))
+  /**
+   * Node connections open lazily; a burst right after start would meet them half-open (and,
+   * without an offline queue, a command for a node still connecting fails at once). Opens the
+   * ones not opened yet and waits, for at most the connect timeout, for those still opening.
+   */
+  const warmUp = () => Promise.allSettled(cluster.nodes('master').map((node) => {
+    if (node.status === 'wait') return node.connect()
+    if (node.status !== 'connecting' && node.status !== 'connect') return undefined
+    return new Promise<void>((resolve) => {
+      const done = () => { clearTimeout(timer); node.off('ready', done); resolve() }
+      const timer = setTimeout(done, Math.max(1000, options.timeoutMs * 10))
+      node.once('ready', done)
+    })
+  }))
   cluster.on('ready', () => { void warmUp().then(pollWatermarks) })
 
   async function acquire(tags: readonly string[], lock?: { key: string; ttlMs: number }) {
