@@ -248,7 +248,12 @@ export function makeCacheHooks(deps: CacheHooksDeps) {
     if (!missRates.mostlyMisses(route.name)) return undefined
     const role = route.coalesceWaitMs > 0 ? coalescer.peek(key) : 'uncoalesced'
     if (role === 'follower') return undefined
-    return role === 'leader' ? { lock: { key, ttlMs: route.coalesceWaitMs + active.config.upstreamTimeoutMs } } : {}
+    return role === 'leader' ? { lock: fillLock(route, key, active) } : {}
+  }
+
+  /** The coalescing lock of a key's fill: held while followers may wait and the upstream may answer. */
+  function fillLock(route: CompiledRoute, key: string, active: ActiveConfig): { key: string; ttlMs: number } {
+    return { key, ttlMs: route.coalesceWaitMs + active.config.upstreamTimeoutMs }
   }
 
   async function lookupEntry(active: ActiveConfig, key: string, tags: string[], now: number, onMiss?: AcquireOnMiss): Promise<{ verdict: LookupVerdict; acquired: AcquiredStamps | undefined } | undefined> {
@@ -285,7 +290,7 @@ export function makeCacheHooks(deps: CacheHooksDeps) {
       flight = joined.flight
       // One round trip (none more when the lookup took them): the stamps guarding the store, and the lock that tells other replicas to wait.
       // A request that looked up as hit-for-miss (no lock asked) and now leads asks for the lock here.
-      const acquired = (miss.lockAsked ? miss.acquired : undefined) ?? await attempt('acquireStamps', () => store.acquireStampsAndLock(miss.tags, { key: miss.key, ttlMs: route.coalesceWaitMs + active.config.upstreamTimeoutMs }))
+      const acquired = (miss.lockAsked ? miss.acquired : undefined) ?? await attempt('acquireStamps', () => store.acquireStampsAndLock(miss.tags, fillLock(route, miss.key, active)))
       locked = acquired?.locked ?? false
       stamps = acquired?.stamps
       if (acquired && !locked && await waitForOtherReplica(request, reply, active, miss, flight)) return
