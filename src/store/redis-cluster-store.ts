@@ -10,6 +10,8 @@ import { escapeGlob } from './glob.js'
 import { logErrorsThrottled, makeGuard, parseReadOrAcquire, readOrAcquireArgs, readRunId, watermarkOfRun, writeIfUnchangedArgs } from './redis-support.js'
 
 const SLOTS_REFRESH_MS = 5000
+/** How long a node connection may take to open (and a slots refresh to answer). */
+const connectTimeoutMs = (options: { readonly timeoutMs: number }): number => Math.max(1000, options.timeoutMs * 10)
 /** How long a master that has not answered yet is given to connect before its failed checks count. */
 const STARTUP_GRACE_MS = 3000
 const SLOT_COUNT = 16384
@@ -180,7 +182,7 @@ export function makeRedisClusterStore(options: RedisClusterStoreOptions): CacheS
     if (node.status !== 'connecting' && node.status !== 'connect') return undefined
     return new Promise<void>((resolve) => {
       const done = () => { clearTimeout(timer); node.off('ready', done); resolve() }
-      const timer = setTimeout(done, Math.max(1000, options.timeoutMs * 10))
+      const timer = setTimeout(done, connectTimeoutMs(options))
       node.once('ready', done)
     })
   }))
@@ -422,7 +424,7 @@ function makeCluster(options: RedisClusterStoreOptions): ScriptedCluster {
     retryDelayOnFailover: 0,
     retryDelayOnTryAgain: 0,
     maxRedirections: 16,
-    slotsRefreshTimeout: Math.max(1000, options.timeoutMs * 10),
+    slotsRefreshTimeout: connectTimeoutMs(options),
     // Not slotsRefreshInterval: a refresh in flight at disconnect() re-arms that timer forever
     // (ioredis 5.11), so the store refreshes on a timer of its own.
     clusterRetryStrategy: (attempt) => Math.min(100 * attempt, 2000),
@@ -432,7 +434,7 @@ function makeCluster(options: RedisClusterStoreOptions): ScriptedCluster {
       tls: first.protocol === 'rediss:' ? {} : undefined,
       maxRetriesPerRequest: 0,
       commandTimeout: options.timeoutMs,
-      connectTimeout: Math.max(1000, options.timeoutMs * 10),
+      connectTimeout: connectTimeoutMs(options),
     },
   }
   const cluster = new Cluster(seeds.map((url) => ({ host: url.hostname, port: Number(url.port || 6379) })), clusterOptions)
