@@ -70,4 +70,5 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-main(process.argv.slice(2)).then((code) => { process.exitCode = code })
+// main never rejects: every command's failure is printed and becomes exit code 1.
+void main(process.argv.slice(2)).then((code) => { process.exitCode = code })

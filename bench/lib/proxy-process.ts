@@ -63,6 +63,8 @@ function makeHandle(ctx: BenchContext, parts: Omit<BenchProxy, 'metrics' | 'stop
 export interface Addresses { readonly port: number; readonly adminPort: number; readonly keyPrefix: string }
 
 export function writeProxyConfig(ctx: BenchContext, variant: ProxyVariant, addresses: Addresses): string {
+  // The example config, edited in place for the benchmark's addresses.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   const config = parseYaml(readFileSync(join(ctx.root, 'config', 'helpdesk.yaml'), 'utf8')) as Record<string, any>
   config['upstream'] = variant.upstreamUrl
   config['listen'] = { host: '127.0.0.1', port: addresses.port }

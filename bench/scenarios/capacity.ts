@@ -258,7 +258,7 @@ async function measureConsumer(ctx: BenchContext, settings: CapacitySettings): P
   })()
   ctx.say('  consumer: starting one proxy to drain the backlog')
   const proxy = await startBenchProxy(ctx, { label: 'drain', upstreamUrl: ctx.upstreamUrl, routes: 'contract' })
-  let rowChangesApplied = NaN
+  let rowChangesApplied: number
   try {
     await watch
     rowChangesApplied = sumMetric(await proxy.metrics(), 'ccp_invalidations_total')

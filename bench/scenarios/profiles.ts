@@ -71,9 +71,9 @@ async function profile(ctx: BenchContext, stem: string, kind: Kind, hitResponse:
     ? await startCeiling(ctx, { responseFile: hitResponse, anyQuery: false, label: 'prof-ceiling', cpus: ctx.settings.serverCpu, nodeArgs })
     : await startBenchProxy(ctx, { label: `prof-${kind}`, upstreamUrl: ctx.upstreamUrl, routes: kind === 'pass' ? 'pass-through' : 'contract', nodeArgs })
   const stop = () => server.process.stop()
-  let rps = NaN
+  let rps: number
   let requests = NaN
-  let measured = { start: 0, end: 0 }
+  let measured: { start: number; end: number }
   try {
     if (kind === 'hit') {
       await captureResponse(server.url, TICKETS_PATH, { authorization: auth }) // the MISS that stores it

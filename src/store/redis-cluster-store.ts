@@ -179,7 +179,7 @@ export function makeRedisClusterStore(options: RedisClusterStoreOptions): CacheS
    */
   const warmUp = () => Promise.allSettled(cluster.nodes('master').map((node) => {
     if (node.status === 'wait') return node.connect()
-    if (node.status !== 'connecting' && node.status !== 'connect') return undefined
+    if (node.status !== 'connecting' && node.status !== 'connect') return Promise.resolve()
     return new Promise<void>((resolve) => {
       const done = () => { clearTimeout(timer); node.off('ready', done); resolve() }
       const timer = setTimeout(done, connectTimeoutMs(options))

@@ -16,6 +16,8 @@ const CONFIG_TEXT = readFileSync(join(ROOT, 'config', 'helpdesk.yaml'), 'utf8')
 /** The ${VARS} of config/helpdesk.yaml that have no default: the proxy cannot load without them. */
 const REQUIRED_VARS = [...CONFIG_TEXT.matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g)].map((m) => m[1] as string)
 
+// YAML documents of any shape, indexed freely by the assertions.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Doc = Record<string, any>
 
 function readYaml(path: string): Doc {

@@ -1,4 +1,4 @@
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { startHarness, eventually, type Harness } from '../helpers/proxy.js'
 import { bearer } from '../helpers/tokens.js'
 import { createTestDatabase, type TestDatabase } from '../helpers/replication.js'
@@ -8,7 +8,7 @@ import { createTestDatabase, type TestDatabase } from '../helpers/replication.js
  * the proxy with the contract's invalidation rules. Writes are made with SQL directly, never
  * through the proxy.
  */
-async function setup(t: Tap.Test): Promise<{ h: Harness; db: TestDatabase }> {
+async function setup(t: Test): Promise<{ h: Harness; db: TestDatabase }> {
   const db = await createTestDatabase(t, 'e2e')
   await db.sql.query(`
     CREATE TABLE peoples (id int PRIMARY KEY, client_id int NOT NULL, name text NOT NULL);
@@ -40,7 +40,6 @@ async function setup(t: Tap.Test): Promise<{ h: Harness; db: TestDatabase }> {
   return { h, db }
 }
 
-declare namespace Tap { type Test = import('tap').Test }
 
 const tickets = '/api/v2/helpdesk/tickets/'
 const as = (tenant: number, sub: number) => ({ headers: bearer({ tenant, sub }) })

@@ -1,7 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
-import { Redis } from 'ioredis'
 import type pino from 'pino'
 import type { Test } from 'tap'
 import { makeLogger } from '../../src/logger.js'

@@ -165,9 +165,8 @@ function makeNode(port: number, dir: string, persistence: 'none' | 'aof'): Node 
 
 async function waitUntilHealthy(nodes: Node[], timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs
-  let problem = ''
   for (;;) {
-    problem = await findProblem(nodes.filter((n) => n.isRunning), nodes.length)
+    const problem = await findProblem(nodes.filter((n) => n.isRunning), nodes.length)
     if (!problem) return
     if (Date.now() > deadline) throw new Error(`Redis Cluster not healthy after ${timeoutMs} ms: ${problem}`)
     await sleep(100)

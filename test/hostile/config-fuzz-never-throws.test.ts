@@ -75,7 +75,7 @@ t.test('random mutations never throw and always explain themselves', async (t) =
     try {
       result = loadConfigText(text, 'fuzz.yaml', env)
     } catch (err) {
-      throw new Error(`loadConfigText threw on:\n${text}\n${(err as Error).stack}`)
+      throw new Error(`loadConfigText threw on:\n${text}\n${(err as Error).stack}`, { cause: err })
     }
     const wrong = checkResult(result)
     if (wrong) throw new Error(`${wrong}\n--- config:\n${text}`)

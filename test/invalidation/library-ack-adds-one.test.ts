@@ -2,7 +2,7 @@ import pg from 'pg'
 import t from 'tap'
 import { formatLsn, parseLsn } from '../../src/invalidation/lsn.js'
 import { libraryAckArgument } from '../../src/invalidation/replication-ack.js'
-import { commitsOf, confirmedFlushLsn, createTestDatabase, startRawStream, waitFor, type TestDatabase } from '../helpers/replication.js'
+import { commitsOf, confirmedFlushLsn, createTestDatabase, startRawStream, waitFor } from '../helpers/replication.js'
 
 /**
  * Pins: pg-logical-replication's acknowledge(lsn) confirms lsn + 1. Confirming the end of

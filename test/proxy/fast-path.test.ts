@@ -121,7 +121,7 @@ t.test('a hit from the fast path is byte-identical to the Fastify path: plain, g
   }
   t.equal(served(fast) - before, variants.length, 'every one of them was answered by the fast path')
   t.equal(served(fastify), 0, 'and none with the fast path off')
-  const hitSeries = async (h: Harness) => (await (await h.proxy.metrics.registry.metrics())).split('\n')
+  const hitSeries = async (h: Harness) => (await h.proxy.metrics.registry.metrics()).split('\n')
     .filter((line) => /^ccp_request(s_total|_duration_seconds_(count|bucket))\{.*cache="HIT"/.test(line))
   t.same(await hitSeries(fast), await hitSeries(fastify), 'the same HIT counts and latency buckets in /metrics')
   t.equal(fast.origin.count('GET', path), 1)
@@ -242,7 +242,7 @@ t.test('a reload that drops the route is seen by the fast path at once', async (
   t.equal((await h.fetch(path, { headers: auth })).headers.get('x-cache'), 'HIT')
   const { readFile, writeFile } = await import('node:fs/promises')
   const text = await readFile(h.configFile, 'utf8')
-  await writeFile(h.configFile, text.replace(/  - name: people-search[\s\S]*?tags: \["people:\{tenant\}"\]\n/, ''))
+  await writeFile(h.configFile, text.replace(/ {2}- name: people-search[\s\S]*?tags: \["people:\{tenant\}"\]\n/, ''))
   const result = await h.proxy.reload()
   t.ok(result.ok)
   const after = await h.fetch(path, { headers: auth })

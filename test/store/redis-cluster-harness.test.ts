@@ -24,7 +24,7 @@ async function connect(t: Test, cluster: RedisCluster): Promise<Cluster> {
   t.teardown(() => client.disconnect())
   await new Promise((resolve) => client.once('ready', resolve))
   // Without an offline queue, commands for a master whose connection is still opening fail.
-  await Promise.all(client.nodes('master').map((node) => (node.status === 'wait' ? node.connect() : undefined)))
+  await Promise.all(client.nodes('master').map((node) => (node.status === 'wait' ? node.connect() : Promise.resolve())))
   return client
 }
 
@@ -35,7 +35,7 @@ async function eventually<T>(what: string, attempt: () => Promise<T>, timeoutMs 
   const deadline = Date.now() + timeoutMs
   for (;;) {
     try { return await attempt() } catch (err) {
-      if (Date.now() > deadline) throw new Error(`${what}: ${(err as Error).message}`)
+      if (Date.now() > deadline) throw new Error(`${what}: ${(err as Error).message}`, { cause: err })
       await sleep(50)
     }
   }
