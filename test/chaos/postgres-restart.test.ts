@@ -2,12 +2,9 @@ import t from 'tap'
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { createCounterDatabase, startCounterOrigin } from '../helpers/counter-world.js'
-import { startCounterProxy } from '../helpers/counter-proxy.js'
 import { DATABASE_URL } from '../helpers/env.js'
-import { startLoad } from '../helpers/mixed-load.js'
 import { startPrivatePostgres } from '../helpers/private-postgres.js'
-import { makeStampLedger, trackAppliedWrites } from '../helpers/stamp-ledger.js'
-import { checkRun, msUntilRead, waitForWritesAfter } from '../helpers/chaos.js'
+import { checkRun, msUntilRead, startLoadedProxy, waitForWritesAfter } from '../helpers/chaos.js'
 import { nextEvent, waitFor } from '../helpers/replication.js'
 
 /**
@@ -41,13 +38,7 @@ t.test('Postgres restarted under load', async (t) => {
   const server: Server = SHARED ? await sharedServer() : await startPrivatePostgres(t)
   const db = await createCounterDatabase(t, 'chaospg', { serverUrl: server.url })
   const origin = await startCounterOrigin(t, db)
-  const { proxy, url, keyPrefix } = await startCounterProxy(t, db, origin, { freshnessBound: `${BOUND_MS}ms` })
-  const listener = proxy.listener as NonNullable<typeof proxy.listener>
-  const applied = trackAppliedWrites(listener)
-  const ledger = await makeStampLedger(t, keyPrefix)
-  await waitFor(async () => ((await proxy.store.readWatermark()) ?? 0) > Date.now() - BOUND_MS, { timeoutMs: 20_000, what: 'the first watermark' })
-
-  const load = startLoad({ targets: () => [url], pool: db.pool, tenants: db.tenants, readers: 3, writers: 2, writeIntervalMs: 10, ledger })
+  const { listener, applied, ledger, load } = await startLoadedProxy(t, db, origin, BOUND_MS)
   await waitFor(() => applied.size >= 50, { timeoutMs: 30_000, what: 'writes applied before the restart' })
   const leadsAgain = nextEvent(listener, 'state', (s) => s === 'leader', 120_000)
   const restartingAt = Date.now()

@@ -1,9 +1,6 @@
 import t from 'tap'
 import { createCounterDatabase, startCounterOrigin } from '../helpers/counter-world.js'
-import { startCounterProxy } from '../helpers/counter-proxy.js'
-import { startLoad } from '../helpers/mixed-load.js'
-import { makeStampLedger, trackAppliedWrites } from '../helpers/stamp-ledger.js'
-import { checkRun } from '../helpers/chaos.js'
+import { checkRun, startLoadedProxy } from '../helpers/chaos.js'
 import { nextEvent, waitFor } from '../helpers/replication.js'
 
 /**
@@ -17,13 +14,7 @@ const BOUND_MS = 2000
 t.test('the replication connection terminated five times under load', async (t) => {
   const db = await createCounterDatabase(t, 'chaoskill')
   const origin = await startCounterOrigin(t, db)
-  const { proxy, url, keyPrefix } = await startCounterProxy(t, db, origin, { freshnessBound: `${BOUND_MS}ms` })
-  const listener = proxy.listener as NonNullable<typeof proxy.listener>
-  const applied = trackAppliedWrites(listener)
-  const ledger = await makeStampLedger(t, keyPrefix)
-  await waitFor(async () => ((await proxy.store.readWatermark()) ?? 0) > Date.now() - BOUND_MS, { timeoutMs: 20_000, what: 'the first watermark' })
-
-  const load = startLoad({ targets: () => [url], pool: db.pool, tenants: db.tenants, readers: 3, writers: 2, writeIntervalMs: 10, ledger })
+  const { listener, applied, ledger, load } = await startLoadedProxy(t, db, origin, BOUND_MS)
   const recovery: Record<string, number> = {}
   for (let kill = 1; kill <= 5; kill++) {
     const before = applied.size

@@ -1,8 +1,9 @@
 import type { Test } from 'tap'
-import type { CounterDatabase } from './counter-world.js'
-import { committedWrites, describeSummary, findStaleReads, summarize, type History, type ReadKind, type ReadRecord } from './mixed-load.js'
+import type { CounterDatabase, CounterOrigin } from './counter-world.js'
+import { startCounterProxy } from './counter-proxy.js'
+import { committedWrites, describeSummary, findStaleReads, startLoad, summarize, type History, type ReadKind, type ReadRecord } from './mixed-load.js'
 import { waitFor } from './replication.js'
-import type { StampLedger } from './stamp-ledger.js'
+import { makeStampLedger, trackAppliedWrites, type StampLedger } from './stamp-ledger.js'
 
 /**
  * The verdict of one chaos run, the same for every fault: 5xx made by the proxy (none
@@ -20,6 +21,21 @@ export interface RunCheck {
   /** Read kinds allowed besides 'ok' (e.g. 'upstream-unavailable' when the upstream is the fault). */
   readonly allowed?: readonly ReadKind[]
   readonly recovery?: Record<string, number | undefined>
+}
+
+/**
+ * The setup every replication chaos run shares: the counter proxy in front of `origin`, a
+ * record of the writes it applies (by transaction and by stamp), the first watermark within
+ * the bound, then the steady mixed load (3 readers, 2 writers every 10 ms).
+ */
+export async function startLoadedProxy(t: Test, db: CounterDatabase, origin: CounterOrigin, boundMs: number) {
+  const { proxy, url, keyPrefix } = await startCounterProxy(t, db, origin, { freshnessBound: `${boundMs}ms` })
+  const listener = proxy.listener as NonNullable<typeof proxy.listener>
+  const applied = trackAppliedWrites(listener)
+  const ledger = await makeStampLedger(t, keyPrefix)
+  await waitFor(async () => ((await proxy.store.readWatermark()) ?? 0) > Date.now() - boundMs, { timeoutMs: 20_000, what: 'the first watermark' })
+  const load = startLoad({ targets: () => [url], pool: db.pool, tenants: db.tenants, readers: 3, writers: 2, writeIntervalMs: 10, ledger })
+  return { proxy, listener, applied, ledger, load }
 }
 
 export async function checkRun(t: Test, check: RunCheck): Promise<void> {
