@@ -75,7 +75,7 @@ export async function buildAdminApp(deps: AdminDeps): Promise<FastifyInstance> {
     if (!query.url?.startsWith('/')) return reply.code(400).send({ error: '?url=/path?query is required' })
     const active = deps.holder.current()
     const auth = request.headers['x-explain-authorization']
-    return explainRequest(active, { method: query.method ?? 'GET', url: query.url, host: String(request.headers['x-explain-host'] ?? ''), authorization: typeof auth === 'string' ? auth : undefined })
+    return explainRequest(active, { method: query.method ?? 'GET', url: query.url, host: String(request.headers['x-explain-host'] ?? ''), proto: request.headers['x-explain-proto'] === 'https' ? 'https' : 'http', authorization: typeof auth === 'string' ? auth : undefined })
   })
   app.post('/explain/row', async (request, reply) => {
     const result = explainRow(deps.holder.current().config, (request.body ?? {}) as Record<string, unknown>)

@@ -5,7 +5,7 @@ import { makeCacheKey, makeEntryTags } from '../request/key.js'
 import { REASONS } from '../request/reasons.js'
 import { entryKeyName } from '../store/make-store.js'
 
-export interface ExplainInput { readonly method: string; readonly url: string; readonly host: string; readonly authorization: string | undefined }
+export interface ExplainInput { readonly method: string; readonly url: string; readonly host: string; readonly proto: string; readonly authorization: string | undefined }
 
 /**
  * What the proxy would do with a request, computed by the same recv/key functions the
@@ -18,7 +18,7 @@ export function explainRequest(active: ActiveConfig, input: ExplainInput) {
   const recv = decideRecv(active.config, active.resolveIdentity, fake as unknown as IncomingMessage)
   if (recv.action === 'pass') return { route: null, action: 'pass', why: 'no configured route matches; proxied without X-Cache' }
   if (recv.action === 'bypass') return { route: recv.route.name, action: 'bypass', reason: recv.reason, why: REASONS[recv.reason].meaning }
-  const key = makeCacheKey({ route: recv.route, identity: recv.identity, host: input.host, pathname: recv.pathname, query: recv.query, varyNames: recv.route.vary, headers })
+  const key = makeCacheKey({ route: recv.route, identity: recv.identity, host: input.host, origin: { proto: input.proto, host: input.host }, pathname: recv.pathname, query: recv.query, varyNames: recv.route.vary, headers })
   return {
     route: recv.route.name,
     action: 'lookup',

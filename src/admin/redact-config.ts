@@ -7,6 +7,8 @@ export function redactConfig(config: CompiledConfig): unknown {
     source: config.source,
     upstream: config.upstream.href,
     upstreamTimeoutMs: config.upstreamTimeoutMs,
+    preserveHost: config.preserveHost,
+    trustedProxies: config.trustedProxies,
     listen: config.listen,
     store: config.store.kind === 'redis' ? { ...config.store, url: redactUrl(config.store.url) }
       : config.store.kind === 'redis-cluster' ? { ...config.store, urls: config.store.urls.map(redactUrl) } : config.store,

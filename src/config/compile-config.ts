@@ -1,3 +1,4 @@
+import proxyAddr from '@fastify/proxy-addr'
 import type { CompiledConfig, CompiledRoute, StoreConfig } from './types.js'
 import { ProblemList } from './problems.js'
 import { parseDuration, parseSize } from './duration.js'
@@ -9,6 +10,8 @@ import { compileInvalidation, type RawInvalidation } from './compile-invalidatio
 export interface RawConfig {
   upstream: string
   upstreamTimeout?: string | number
+  preserveHost?: boolean
+  trustedProxies?: string[]
   listen: { host?: string; port: number }
   store?: {
     redis?: string; redisCluster?: string | string[]; keyPrefix?: string; timeout?: string | number; maxEntrySize?: string | number
@@ -25,6 +28,7 @@ export interface RawConfig {
 
 export function compileConfig(raw: RawConfig, source: string, problems: ProblemList): CompiledConfig | undefined {
   const upstream = compileUpstream(raw.upstream, problems)
+  const isTrustedProxy = compileTrustedProxies(raw.trustedProxies ?? [], problems)
   const store = compileStore(raw, problems)
   const routes = compileRoutes(raw.routes, store.maxEntryBytes, problems)
   if (store.kind === 'redis-cluster') checkClusterRouteTags(raw.routes, problems)
@@ -38,6 +42,9 @@ export function compileConfig(raw: RawConfig, source: string, problems: ProblemL
     source,
     upstream,
     upstreamTimeoutMs: raw.upstreamTimeout === undefined ? 30_000 : take(parseDuration(raw.upstreamTimeout), ['upstreamTimeout'], problems, 30_000),
+    preserveHost: raw.preserveHost ?? true,
+    trustedProxies: raw.trustedProxies ?? [],
+    isTrustedProxy,
     listen: { host: raw.listen.host ?? '127.0.0.1', port: raw.listen.port },
     store,
     identity,
@@ -46,6 +53,24 @@ export function compileConfig(raw: RawConfig, source: string, problems: ProblemL
     admin: raw.admin ? { host: raw.admin.host ?? '127.0.0.1', port: raw.admin.port, token: raw.admin.token } : undefined,
     logLevel: raw.log?.level ?? 'info',
   }
+}
+
+/**
+ * The peers whose X-Forwarded-Proto/-Host are believed: addresses, CIDR ranges, or the names
+ * loopback, linklocal and uniquelocal (as Fastify's and Express's trustProxy take them).
+ */
+function compileTrustedProxies(entries: readonly string[], problems: ProblemList): ((address: string) => boolean) | undefined {
+  if (entries.length === 0) return undefined
+  let valid = true
+  entries.forEach((entry, i) => {
+    try { proxyAddr.compile(entry) } catch (err) {
+      valid = false
+      problems.add(['trustedProxies', i], `"${entry}" is not an IP address, a CIDR range, loopback, linklocal or uniquelocal (${(err as Error).message})`)
+    }
+  })
+  if (!valid) return undefined
+  const trusts = proxyAddr.compile([...entries])
+  return (address) => trusts(address, 0)
 }
 
 function compileUpstream(text: string, problems: ProblemList): URL | undefined {

@@ -57,6 +57,8 @@ export const configSchema = {
   required: ['upstream', 'listen', 'identity', 'routes'],
   properties: {
     upstream: nonEmpty,
+    preserveHost: { type: 'boolean' },
+    trustedProxies: { type: 'array', items: nonEmpty },
     upstreamTimeout: duration,
     listen: {
       type: 'object',

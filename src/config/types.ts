@@ -6,6 +6,12 @@ export interface CompiledConfig {
   readonly source: string
   readonly upstream: URL
   readonly upstreamTimeoutMs: number
+  /** The upstream gets the client's Host header (default); false: the upstream URL's host. */
+  readonly preserveHost: boolean
+  /** Peers (an ingress in front) whose X-Forwarded-Proto and -Host are believed, as configured. */
+  readonly trustedProxies: readonly string[]
+  /** Whether a peer address is one of trustedProxies; undefined when none is configured. */
+  readonly isTrustedProxy: ((address: string) => boolean) | undefined
   readonly listen: { readonly host: string; readonly port: number }
   readonly store: StoreConfig
   readonly identity: IdentityConfig

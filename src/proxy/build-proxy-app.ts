@@ -54,7 +54,7 @@ export async function buildProxyApp(deps: ProxyAppDeps): Promise<FastifyInstance
       // The upstream's connection management is its own (RFC 9110 7.6.1): Keep-Alive and
       // Connection (and what it names) stop here; Node sets ours.
       rewriteHeaders: (headers) => withoutHopByHop(headers),
-      rewriteRequestHeaders: (request, headers) => makeForwardHeaders(request as FastifyRequest, headers, hooks.contextOf(request as FastifyRequest)?.xcache === 'MISS'),
+      rewriteRequestHeaders: (request, headers) => makeForwardHeaders(request as FastifyRequest, headers, deps.holder.current().config, hooks.contextOf(request as FastifyRequest)?.xcache === 'MISS'),
       onResponse: (request, reply, res) => hooks.onUpstreamResponse(request as FastifyRequest, reply as FastifyReply, res as never),
       onError: (rawReply, { error }) => {
         const reply = rawReply as FastifyReply

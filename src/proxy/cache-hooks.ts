@@ -10,6 +10,7 @@ import type { AcquiredStamps, AcquireOnMiss, CacheStore } from '../store/store.j
 import { asksForRefresh, decideRecv, hasMethodOverride, type RecvVerdict } from '../request/recv.js'
 import { identityWindow } from '../request/identity.js'
 import { makeCacheKey, makeEntryTags, type KeyInput } from '../request/key.js'
+import { clientOrigin, type ClientOrigin } from '../request/client-origin.js'
 import { evaluateLookup, staleCandidates, type LookupVerdict } from '../request/lookup.js'
 import { decideAdmission, varyNames } from '../request/admission.js'
 import { encodeCachedResponse, type CachedResponse } from '../request/cached-response.js'
@@ -75,6 +76,8 @@ interface Memo extends Resolved {
   readonly url: string
   readonly authorization: string
   readonly host: string | undefined
+  /** Compared only where X-Forwarded-* can be believed (trustedProxies); otherwise Host decides it. */
+  readonly origin: ClientOrigin
   readonly varyEpoch: number
   readonly varyValues: readonly (string | string[] | undefined)[]
   readonly notBefore: number
@@ -123,11 +126,12 @@ export function makeCacheHooks(deps: CacheHooksDeps) {
     const recv = decideRecv(active.config, active.resolveIdentity, req)
     if (recv.action !== 'lookup') return { active, recv, key: undefined, varyNames: NO_NAMES }
     const varyNames = keyVaryNames(recv.route)
-    const key = makeCacheKey(keyInputOf(recv, headers, varyNames))
+    const keyInput = keyInputOf(recv, req, varyNames, active)
+    const key = makeCacheKey(keyInput)
     const window = identityWindow(recv.identity)
     if (memoKey === undefined || window === undefined || authorization === undefined) return { active, recv, key, varyNames }
     const memo: Memo = {
-      active, recv, key, varyNames, url, authorization, host: headers.host, varyEpoch,
+      active, recv, key, varyNames, url, authorization, host: headers.host, origin: keyInput.origin, varyEpoch,
       varyValues: varyNames.map((name) => headers[name]), notBefore: window.notBefore, until: window.until, hits: hitRecorder(recv.route.name),
     }
     if (memos.size >= MEMO_SIZE) memos.delete(memos.keys().next().value as string)
@@ -140,12 +144,17 @@ export function makeCacheHooks(deps: CacheHooksDeps) {
     if (memo.url !== url || memo.authorization !== authorization || memo.active !== active || memo.varyEpoch !== varyEpoch || memo.host !== headers.host) return false
     for (let i = 0; i < memo.varyNames.length; i++) if (headers[memo.varyNames[i] as string] !== memo.varyValues[i]) return false
     if (hasMethodOverride(req) || (memo.recv.route.honourClientNoCache && asksForRefresh(req))) return false
+    if (active.config.isTrustedProxy !== undefined) {
+      const origin = clientOrigin(req, active.config)
+      if (origin.proto !== memo.origin.proto || origin.host !== memo.origin.host) return false
+    }
     const now = Date.now() // the token window's time base (fast-jwt's)
     return now >= memo.notBefore && now <= memo.until
   }
 
-  function keyInputOf(recv: LookupRecv, headers: IncomingHttpHeaders, varyNames: readonly string[]): KeyInput {
-    return { route: recv.route, identity: recv.identity, host: headers.host ?? '', pathname: recv.pathname, query: recv.query, varyNames, headers }
+  function keyInputOf(recv: LookupRecv, req: IncomingMessage, varyNames: readonly string[], active: ActiveConfig): KeyInput {
+    const headers = req.headers
+    return { route: recv.route, identity: recv.identity, host: headers.host ?? '', origin: clientOrigin(req, active.config), pathname: recv.pathname, query: recv.query, varyNames, headers }
   }
 
   function hitRecorder(routeName: string): HitRecorder {
@@ -204,7 +213,7 @@ export function makeCacheHooks(deps: CacheHooksDeps) {
     if (recv.action === 'pass') return
     const { route } = recv
     if (recv.action === 'bypass') return bypass(request, route, now, recv.reason)
-    const keyInput = keyInputOf(recv, request.headers, resolved.varyNames)
+    const keyInput = keyInputOf(recv, request.raw, resolved.varyNames, active)
     const key = resolved.key as string
     const copy = l1?.get(key, now)
     if (copy) return deliver(request, reply, route, copy.response, now, 'HIT', '', { l1: l1 as NonNullable<typeof l1>, key, entry: copy })
@@ -413,7 +422,7 @@ export function makeCacheHooks(deps: CacheHooksDeps) {
     const { route } = miss.keyInput
     const joined = coalescer.join(miss.key)
     if (joined.role !== 'leader') return
-    const headers = makeForwardHeaders(request, { ...request.headers }, true)
+    const headers = makeForwardHeaders(request, { ...request.headers }, active.config, true)
     const url = new URL(request.url, active.config.upstream)
     void (async () => {
       const lock = await attempt('tryLock', () => store.tryLock(miss.key, active.config.upstreamTimeoutMs))

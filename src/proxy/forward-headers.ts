@@ -1,12 +1,19 @@
 import type { FastifyRequest } from 'fastify'
 import type { IncomingHttpHeaders } from 'node:http'
+import type { CompiledConfig } from '../config/types.js'
+import { clientOrigin } from '../request/client-origin.js'
+
+export type ForwardingConfig = Pick<CompiledConfig, 'upstream' | 'preserveHost' | 'isTrustedProxy'>
 
 /**
- * Headers added for the upstream (RFC 7239's de-facto X-Forwarded-* form). X-Forwarded-Host and
- * -Proto are always ours, never the client's, so a client cannot make the upstream build links
- * for another host into a response that is then cached for everybody of that key.
+ * The request headers the upstream gets: the client's, with the de-facto X-Forwarded-* headers
+ * (RFC 7239 names their standard form). Host is the client's unless `preserveHost` is off, so
+ * the upstream's host checks and links (Django's ALLOWED_HOSTS, DRF's `next`) see the public
+ * name. X-Forwarded-Proto and -Host say what the client used: a client's own values only when
+ * it is a trusted proxy (request/client-origin.ts), so nobody else can make the upstream build
+ * links for another host into a response cached for everybody of that key.
  */
-export function makeForwardHeaders(request: FastifyRequest, headers: IncomingHttpHeaders, cacheable = false): IncomingHttpHeaders {
+export function makeForwardHeaders(request: FastifyRequest, headers: IncomingHttpHeaders, config: ForwardingConfig, cacheable = false): IncomingHttpHeaders {
   const remote = request.raw.socket.remoteAddress ?? ''
   const prior = request.headers['x-forwarded-for']
   // Object.assign, not a spread: adding properties to a `{ ...headers }` copy takes V8's slow
@@ -21,8 +28,10 @@ export function makeForwardHeaders(request: FastifyRequest, headers: IncomingHtt
     out['accept-encoding'] = 'identity'
   }
   out['x-forwarded-for'] = prior ? `${Array.isArray(prior) ? prior.join(', ') : prior}, ${remote}` : remote
-  out['x-forwarded-proto'] = request.protocol
-  out['x-forwarded-host'] = request.headers.host ?? ''
+  const origin = clientOrigin(request.raw, config)
+  out.host = (config.preserveHost ? request.headers.host : undefined) || config.upstream.host
+  out['x-forwarded-proto'] = origin.proto
+  out['x-forwarded-host'] = origin.host
   out['x-request-id'] = request.id
   return out
 }

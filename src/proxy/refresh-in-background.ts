@@ -8,8 +8,8 @@ import { makeCachedResponse, storeLifetimeMs } from '../request/make-cached-resp
 import { HOP_BY_HOP } from '../request/deliver.js'
 import type { FlightOutcome } from './coalescer.js'
 
-/** Request headers undici sets itself or refuses, on top of the hop-by-hop ones. */
-const SET_BY_CLIENT = new Set(['host', 'content-length', 'expect'])
+/** Request headers undici sets itself or refuses, on top of the hop-by-hop ones (Host is kept: undici sends the one given). */
+const SET_BY_CLIENT = new Set(['content-length', 'expect'])
 
 export interface RefreshJob {
   readonly route: CompiledRoute

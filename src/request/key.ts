@@ -3,12 +3,16 @@ import type { IncomingHttpHeaders } from 'node:http'
 import type { CompiledRoute } from '../config/types.js'
 import type { Identity } from './identity.js'
 import type { QueryPair } from './canonical-query.js'
+import type { ClientOrigin } from './client-origin.js'
 import { escapeTagValue, expandWithWildcards, renderTag, routeTag } from '../tags/tag-template.js'
 
 export interface KeyInput {
   readonly route: CompiledRoute
   readonly identity: Identity
+  /** The Host header as received (the upstream gets it when preserveHost is on). */
   readonly host: string
+  /** The scheme and host the client used (request/client-origin.ts): what the upstream builds links with. */
+  readonly origin: ClientOrigin
   readonly pathname: string
   readonly query: readonly QueryPair[]
   /** Request header names the key includes (route.vary plus those the upstream Varies on). */
@@ -24,11 +28,13 @@ export interface KeyInput {
 export function makeCacheKey(input: KeyInput): string {
   const { route, identity } = input
   const parts = [
-    1,
+    2,
     route.name,
     identity.tenant,
     route.scope === 'user' ? (identity.user ?? null) : null,
     input.host,
+    input.origin.proto,
+    input.origin.host,
     input.pathname,
     input.query,
     input.varyNames.map((name) => [name, headerValue(input.headers[name])]),

@@ -94,3 +94,12 @@ t.test('with store.redisCluster a route tag names the tenant second (it is place
   t.match(problemsOf(cluster.replace('"people:{tenant}"', '"people:all:{tenant}"')).join(), /routes\[1\]\.tags\[0\]: with store\.redisCluster a route tag's second segment must be \{tenant\}/)
   t.same(problemsOf(good.replace('"people:{tenant}"', '"people:all:{tenant}"')), [], 'one Redis takes any tag')
 })
+
+t.test('trustedProxies takes addresses, CIDR ranges and named ranges; anything else is named', async (t) => {
+  const withTrusted = (list: string) => good.replace('listen:', `trustedProxies: ${list}\nlisten:`)
+  t.same(problemsOf(withTrusted('[10.0.0.0/8, "::1", 192.168.1.7, loopback]')), [])
+  const problems = problemsOf(withTrusted('[10.0.0.0/8, 10.0.0.0/33, ingress.local]'))
+  t.equal(problems.length, 2)
+  t.match(problems.join('\n'), /cfg\.yaml:\d+: trustedProxies\[1\]: "10\.0\.0\.0\/33" is not an IP address, a CIDR range/)
+  t.match(problems.join('\n'), /cfg\.yaml:\d+: trustedProxies\[2\]: "ingress\.local" is not an IP address/)
+})

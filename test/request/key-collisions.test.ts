@@ -11,22 +11,24 @@ const [tickets, people] = loaded.config.routes as [typeof loaded.config.routes[0
 
 const nasty = fc.string({ unit: fc.constantFrom('a', 'b', ':', '*', '?', '[', ']', '{', '}', '%', '&', '=', '+', ' ', 'é', '\u0000', '/', '2', 'F') , maxLength: 12 })
 const query = fc.array(fc.tuple(nasty, nasty), { maxLength: 4 }).map((pairs) => pairs.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&'))
-const request = fc.record({ tenant: nasty.filter((s) => s.length > 0), user: nasty.filter((s) => s.length > 0), query, scoped: fc.boolean() })
+const origin = fc.record({ proto: fc.constantFrom('http', 'https'), host: fc.constantFrom('api.example.com', 'api.example.com:8443', 'other.example') })
+const request = fc.record({ tenant: nasty.filter((s) => s.length > 0), user: nasty.filter((s) => s.length > 0), query, scoped: fc.boolean(), origin })
 
-function keyOf(r: { tenant: string; user: string; query: string; scoped: boolean }): string {
+function keyOf(r: { tenant: string; user: string; query: string; scoped: boolean; origin: { proto: string; host: string } }): string {
   const route = r.scoped ? tickets : people
-  return makeCacheKey({ route, identity: { tenant: r.tenant, user: r.user }, host: 'h', pathname: route.path, query: canonicalQuery(r.query, route), varyNames: [], headers: {} })
+  return makeCacheKey({ route, identity: { tenant: r.tenant, user: r.user }, host: 'h', origin: r.origin, pathname: route.path, query: canonicalQuery(r.query, route), varyNames: [], headers: {} })
 }
 
-t.test('two requests share a key only if route, identity scope and canonical query say so', async (t) => {
+t.test('two requests share a key only if route, identity scope, the client origin and canonical query say so', async (t) => {
   fc.assert(fc.property(request, request, (a, b) => {
     const same = keyOf(a) === keyOf(b)
     const route = a.scoped ? tickets : people
     const must = a.scoped === b.scoped && a.tenant === b.tenant && (!a.scoped || a.user === b.user)
+      && a.origin.proto === b.origin.proto && a.origin.host === b.origin.host
       && JSON.stringify(canonicalQuery(a.query, route)) === JSON.stringify(canonicalQuery(b.query, route))
     return same === must
   }), { numRuns: 5000 })
-  t.pass('no collision across tenants, users or queries in 5000 random pairs')
+  t.pass('no collision across tenants, users, origins or queries in 5000 random pairs')
 })
 
 t.test('a tenant or user value can never forge another tag or a wildcard', async (t) => {
