@@ -69,6 +69,21 @@ export function widestTag(template: TagTemplate): string {
   return renderTag(template, () => undefined)
 }
 
+/**
+ * What a template renders to while some of its columns are unknown, as a pattern over the
+ * known ones: `tickets:{client_id}:{assigned_to_id}` without `assigned_to_id` is
+ * `tickets:{client_id}:*`. For messages to the operator; renderTag does the widening itself.
+ */
+export function widenedPattern(template: TagTemplate, isUnknown: (name: string) => boolean): string {
+  const parts: string[] = []
+  for (const segment of template.segments) {
+    if (segment.kind === 'literal') parts.push(segment.text)
+    else if (isUnknown(segment.name)) return widenedTag(parts)
+    else parts.push(`{${segment.name}}`)
+  }
+  return parts.join(':')
+}
+
 function widenedTag(knownParts: readonly string[]): string {
   return knownParts.length === 0 ? EVERYTHING_TAG : knownParts.join(':') + ':*'
 }
