@@ -7,6 +7,7 @@ import { makeLogger } from './logger.js'
 import { makeStore } from './store/make-store.js'
 import { systemClock } from './clock.js'
 import { setupReplication } from './invalidation/setup-replication.js'
+import { describeMissingRuleColumns } from './invalidation/rule-columns.js'
 import { EVERYTHING_TAG } from './tags/tag-template.js'
 import { ProxyError } from './errors.js'
 
@@ -34,6 +35,7 @@ export async function runSetup(args: string[]): Promise<number> {
     console.log(`slot ${report.slot.name}: ${report.slot.status}${report.slot.confirmedFlushLsn ? ` at ${report.slot.confirmedFlushLsn}` : ''}`)
     for (const table of report.tables) console.log(`table ${table.qualified}: replica identity ${table.replicaIdentity.toUpperCase()} (${table.identityColumns.join(', ') || 'no columns'})`)
     for (const warning of report.warnings) console.log(`warning: ${warning}`)
+    for (const finding of report.missingRuleColumns) console.log(`warning: ${describeMissingRuleColumns(finding)}`)
     if (report.continuityBroken) await flushEverything(config, 'the slot was created or recreated')
     return report.slot.status === 'lost' ? 1 : 0
   } finally {

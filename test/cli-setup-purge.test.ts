@@ -39,10 +39,12 @@ t.test('setup creates the publication then the slot, idempotently, and explains 
   t.match(second.stdout, `publication ${db.publication}: exists`)
   t.match(second.stdout, /slot .*: existing/)
 
+  // A migration drops a column a rule names: setup says what that rule invalidates meanwhile,
+  // and succeeds (its exit code gates the proxy's start in docker-compose and the Job).
   await db.sql.query('ALTER TABLE peoples DROP COLUMN client_id')
-  const broken = spawnSync(process.execPath, [CLI, 'setup', '--config', file], { env, encoding: 'utf8' })
-  t.equal(broken.status, 1)
-  t.match(broken.stderr, /CCP_REPLICATION_SETUP: .*client_id/)
+  const drifted = spawnSync(process.execPath, [CLI, 'setup', '--config', file], { env, encoding: 'utf8' })
+  t.equal(drifted.status, 0, drifted.stderr)
+  t.match(drifted.stdout, /warning: public\.peoples has no column client_id, named by its invalidation rules.*"people:\{client_id\}" invalidates people:\*/)
 })
 
 t.test('purge deletes the stamps of the given tags or pattern in the configured Redis', async (t) => {

@@ -38,23 +38,21 @@ export function identityColumns(catalog: TableCatalog): readonly string[] {
   }
 }
 
-/** Placeholders of the rule's templates that name no column of the table, as `{column}`. */
-export function findUnknownColumns(rule: TableRule, catalog: TableCatalog): string[] {
-  const columns = new Set(catalog.columns)
-  const unknown = new Set(rule.tags.flatMap((t) => t.placeholders).filter((name) => !columns.has(name)))
-  return [...unknown].map((name) => `{${name}}`)
-}
-
 export interface IdentityGap {
   readonly template: string
   readonly columns: readonly string[]
 }
 
-/** For each template, the columns it needs that old rows will not carry (so it widens at run time). */
+/**
+ * For each template, the columns it needs that old rows will not carry (so it widens at run
+ * time). Columns the table does not have at all are rule-columns.ts' finding, not a gap: no
+ * replica identity would carry them.
+ */
 export function findIdentityGaps(rule: TableRule, catalog: TableCatalog): IdentityGap[] {
+  const existing = new Set(catalog.columns)
   const carried = new Set(identityColumns(catalog))
   return rule.tags
-    .map((t) => ({ template: t.source, columns: t.placeholders.filter((name) => !carried.has(name)) }))
+    .map((t) => ({ template: t.source, columns: t.placeholders.filter((name) => existing.has(name) && !carried.has(name)) }))
     .filter((gap) => gap.columns.length > 0)
 }
 

@@ -14,6 +14,7 @@ import { makeListenerStatus, type ListenerState, type ListenerStatus, type Liste
 import { ensureSlot, readConfirmedFlush, terminateStaleWalsender } from './replication-slot.js'
 import { startReplicationSession, type AppliedTransaction, type ReplicationSession, type SessionOutcome } from './replication-session.js'
 import { relationKey, type RelationName } from './row-change.js'
+import { describeMissingRuleColumns } from './rule-columns.js'
 import { setupReplication } from './setup-replication.js'
 
 export type { AppliedTransaction } from './replication-session.js'
@@ -171,6 +172,7 @@ export class ReplicationListener extends EventEmitter<ListenerEvents> {
     try {
       const report = await setupReplication({ sql: this.#pool, slot: this.#config.slot, publication: this.#config.publication, tables: this.#config.tables, recreateLostSlot: true })
       for (const warning of report.warnings) this.#log.warn(warning)
+      for (const finding of report.missingRuleColumns) this.#log.warn({ ...finding }, describeMissingRuleColumns(finding))
       if (report.continuityBroken) this.#flushPending = true
       return await this.#flushIfPending(report.slot.status)
     } catch (err) {

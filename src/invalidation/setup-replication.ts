@@ -1,10 +1,12 @@
 import type { TableRule } from '../config/types.js'
 import { ProxyError } from '../errors.js'
 import {
-  describeGap, findIdentityGaps, findUnknownColumns, hasUsableIdentity, identityColumns, parseReplicaIdentity,
+  describeGap, findIdentityGaps, hasUsableIdentity, identityColumns, parseReplicaIdentity,
   type IdentityGap, type ReplicaIdentity, type TableCatalog,
 } from './replica-identity.js'
 import { ensureSlot, type SlotReport } from './replication-slot.js'
+import type { RelationName } from './row-change.js'
+import { checkRuleColumns, type MissingRuleColumns } from './rule-columns.js'
 import { qualifiedName, quoteIdent, sqlState, type SqlClient } from './sql-client.js'
 
 /**
@@ -25,6 +27,9 @@ export interface SetupReplicationOptions {
 export interface TableReport {
   readonly name: string
   readonly qualified: string
+  readonly relation: RelationName
+  /** The table's columns in the catalog now; the listener checks its rules against them until the stream describes the table. */
+  readonly columns: readonly string[]
   readonly replicaIdentity: ReplicaIdentity
   readonly identityColumns: readonly string[]
   readonly gaps: readonly IdentityGap[]
@@ -37,6 +42,12 @@ export interface SetupReport {
   readonly tables: readonly TableReport[]
   /** Plain sentences for the operator (replica identity gaps, a lost slot). */
   readonly warnings: readonly string[]
+  /**
+   * Tables whose rules name columns they lack. A warning, not a refusal: those rules still
+   * invalidate (widened), and this same setup runs at every start of the listener, so
+   * refusing would turn the next restart after a migration into no invalidation at all.
+   */
+  readonly missingRuleColumns: readonly MissingRuleColumns[]
   /** The slot was created, recreated or is lost: changes may have been missed, flush the cache. */
   readonly continuityBroken: boolean
 }
@@ -54,8 +65,9 @@ export async function setupReplication(options: SetupReplicationOptions): Promis
     role,
     publication,
     slot,
-    tables: tables.map(({ catalog: _catalog, ...report }) => report),
+    tables: tables.map(({ catalog: _catalog, missingColumns: _missing, ...report }) => report),
     warnings,
+    missingRuleColumns: tables.flatMap((t) => t.missingColumns === undefined ? [] : [t.missingColumns]),
     continuityBroken: slot.status !== 'existing',
   }
 }
@@ -87,6 +99,7 @@ async function checkRole(sql: SqlClient): Promise<SetupReport['role']> {
 
 interface InspectedTable extends TableReport {
   readonly catalog: TableCatalog
+  readonly missingColumns: MissingRuleColumns | undefined
 }
 
 /** Every problem of every table in one error, so one run of `setup` lists them all. */
@@ -98,18 +111,30 @@ async function inspectTables(sql: SqlClient, rules: readonly TableRule[]): Promi
     const catalog = await readTableCatalog(sql, rule)
     if (catalog === undefined) { problems.push(`table ${qualified} does not exist`); continue }
     const problem = describeTableProblem(rule, qualified, catalog)
-    if (problem !== undefined) { problems.push(problem); continue }
-    const report = { name: rule.name, qualified, replicaIdentity: catalog.replicaIdentity, identityColumns: identityColumns(catalog) }
-    inspected.push({ ...report, gaps: findIdentityGaps(rule, catalog), catalog })
+    if (problem !== undefined) problems.push(problem)
+    else inspected.push(inspectTable(rule, qualified, catalog))
   }
   if (problems.length > 0) throw new ProxyError('CCP_REPLICATION_SETUP', problems.join('; '))
   return inspected
 }
 
+function inspectTable(rule: TableRule, qualified: string, catalog: TableCatalog): InspectedTable {
+  const columns = checkRuleColumns(rule, catalog.columns)
+  return {
+    name: rule.name,
+    qualified,
+    relation: { schema: rule.schema, table: rule.table },
+    columns: catalog.columns,
+    replicaIdentity: catalog.replicaIdentity,
+    identityColumns: identityColumns(catalog),
+    gaps: findIdentityGaps(rule, catalog),
+    catalog,
+    missingColumns: columns.kind === 'missing' ? columns.finding : undefined,
+  }
+}
+
 function describeTableProblem(rule: TableRule, qualified: string, catalog: TableCatalog): string | undefined {
   if (catalog.relkind !== 'r' && catalog.relkind !== 'p') return `${qualified} is not a table (relkind ${catalog.relkind}) and cannot be published`
-  const unknown = findUnknownColumns(rule, catalog)
-  if (unknown.length > 0) return `table ${qualified} has no column ${unknown.join(', ')} used by its tag templates`
   if (!hasUsableIdentity(catalog)) {
     return `table ${qualified} has no replica identity (REPLICA IDENTITY ${catalog.replicaIdentity.toUpperCase()} and no usable key): ` +
       `publishing it would make its UPDATE and DELETE statements fail; add a primary key or run ALTER TABLE ${qualified} REPLICA IDENTITY FULL`

@@ -1,6 +1,6 @@
 import t from 'tap'
 import {
-  describeGap, findIdentityGaps, findUnknownColumns, hasUsableIdentity, identityColumns, type TableCatalog,
+  describeGap, findIdentityGaps, hasUsableIdentity, identityColumns, type TableCatalog,
 } from '../../src/invalidation/replica-identity.js'
 import { makeRules } from '../helpers/replication.js'
 
@@ -30,10 +30,11 @@ t.test('NOTHING, or DEFAULT without a primary key, is not usable', async (t) => 
   t.ok(hasUsableIdentity(catalog({ primaryKey: [], replicaIdentity: 'full' })))
 })
 
-t.test('unknown template columns are named as {column}', async (t) => {
+t.test('a column the table lacks is no identity gap: no replica identity could carry it', async (t) => {
   const [bad] = makeRules({ t: ['x:{client_id}:{no_such_column}'] })
   if (bad === undefined) throw new Error('no rule')
-  t.same(findUnknownColumns(bad, catalog({})), ['{no_such_column}'])
+  t.same(findIdentityGaps(bad, catalog({})), [{ template: 'x:{client_id}:{no_such_column}', columns: ['client_id'] }])
+  t.same(findIdentityGaps(bad, catalog({ replicaIdentity: 'full' })), [], 'FULL: nothing to advise, the missing column is rule-columns\' finding')
 })
 
 t.test('the warning names the rule, the missing columns and the fix', async (t) => {
