@@ -6,7 +6,8 @@ import type { ColumnValue, RelationName, RowChange, RowImage } from './row-chang
 /**
  * Decodes the message objects of pg-logical-replication's PgoutputPlugin (protocol version
  * 1) into what the invalidation path needs. Pure: no I/O, no state; the relation cache
- * lives in the library's parser, which resolves every change to its relation.
+ * lives in the library's parser, which resolves every change to its relation. Relation
+ * messages are passed on all the same, for the check of the rules' columns.
  * https://www.postgresql.org/docs/current/protocol-logicalrep-message-formats.html
  */
 export type PgoutputEvent =
@@ -21,7 +22,13 @@ export type PgoutputEvent =
     }
   /** `endLsn` is what a subscriber confirms (the end of the commit record), see replication-ack.ts. */
   | { readonly kind: 'commit'; readonly commitLsn: Lsn; readonly endLsn: Lsn; readonly commitTimeMs: number }
-  /** Relation, type and origin messages: the library keeps what it needs from them. */
+  /**
+   * The columns of a published table, as the stream will send its rows: before the first
+   * change of the table in a session, and again after every schema change of it. With a
+   * publication column list, only the published columns.
+   */
+  | { readonly kind: 'relation'; readonly relation: RelationName; readonly columns: readonly string[] }
+  /** Type and origin messages: the library keeps what it needs from them. */
   | { readonly kind: 'skip'; readonly tag: string }
 
 export function decodePgoutput(message: Pgoutput.Message): PgoutputEvent {
@@ -45,6 +52,8 @@ export function decodePgoutput(message: Pgoutput.Message): PgoutputEvent {
       return { kind: 'change', change: { kind: 'truncate', relations: message.relations.map(truncatedRelation) } }
     case 'message':
       return decodeLogicalMessage(message)
+    case 'relation':
+      return { kind: 'relation', relation: nameOf(message), columns: message.columns.map((column) => column.name) }
     default:
       return { kind: 'skip', tag: message.tag }
   }

@@ -193,6 +193,7 @@ class Session {
         return
       case 'commit':
         return this.#commit(event.endLsn, event.commitTimeMs)
+      case 'relation':
       case 'skip':
         return
     }

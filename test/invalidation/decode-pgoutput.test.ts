@@ -19,11 +19,14 @@ function columns(row: ReadonlyMap<string, string | null>): Record<string, string
   return Object.fromEntries([...row].map(([k, v]) => [k, v !== null && v.length > 20 ? '<long>' : v]))
 }
 
-t.test('every transaction is begin, changes, commit; relation messages are skipped', async (t) => {
-  const kinds = events.map((e) => e.kind).filter((k) => k !== 'skip')
+t.test('every transaction is begin, changes, commit; relation messages carry the columns', async (t) => {
+  const kinds = events.map((e) => e.kind).filter((k) => k !== 'skip' && k !== 'relation')
   t.same(kinds.filter((k) => k === 'begin').length, 9)
   t.same(kinds.filter((k) => k === 'commit').length, 9)
-  t.same(events.filter((e) => e.kind === 'skip').map((e) => e.kind === 'skip' && e.tag), ['relation', 'relation', 'relation'])
+  t.same(events.filter((e) => e.kind === 'skip'), [], 'no other message is skipped')
+  const relations = events.flatMap((e) => (e.kind === 'relation' ? [e] : []))
+  t.equal(relations.length, 3, 'before the first change, then again after each change of its catalog entry (REPLICA IDENTITY FULL, TRUNCATE)')
+  for (const relation of relations) t.same(relation, { kind: 'relation', relation: ticket, columns: ['id', 'client_id', 'assigned_to_id', 'body'] })
 })
 
 t.test('commit carries the commit position and the end position, as numbers, begin and commit agree', async (t) => {
