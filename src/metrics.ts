@@ -24,6 +24,7 @@ export function makeMetrics() {
     commitToPurge: new Histogram({ name: 'ccp_commit_to_purge_seconds', help: 'From Postgres commit to confirmed purge', buckets: [...seconds], registers: [registry] }),
     watermarkAge: new Gauge({ name: 'ccp_watermark_age_seconds', help: 'Age of the newest applied replication heartbeat', registers: [registry] }),
     replicationState: new Gauge({ name: 'ccp_replication_state', help: '1 for the current state (leader, standby, disconnected)', labelNames: ['state'], registers: [registry] }),
+    ruleColumnsMissing: new Gauge({ name: 'ccp_rule_columns_missing', help: 'Columns a table\'s invalidation rules name that the table lacks (renamed, dropped, misspelt); above 0, every change of the table invalidates widened tags', labelNames: ['table'], registers: [registry] }),
     lastAppliedLsn: new Gauge({ name: 'ccp_last_applied_lsn', help: 'Last applied commit LSN as a number', registers: [registry] }),
     configReloads: new Counter({ name: 'ccp_config_reloads_total', help: 'Config reloads by result', labelNames: ['result'], registers: [registry] }),
   }

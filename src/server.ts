@@ -127,6 +127,10 @@ function startListener({ config, store, clock, log, metrics, recent }: ListenerW
   listener.on('state', (state) => {
     for (const s of ['leader', 'standby', 'disconnected']) metrics.replicationState.set({ state: s }, s === state ? 1 : 0)
   })
+  listener.on('ruleColumns', (change) => {
+    if (change.kind === 'missing') metrics.ruleColumnsMissing.set({ table: change.table.table }, change.table.missingColumns.length)
+    else metrics.ruleColumnsMissing.set({ table: change.table }, 0)
+  })
   listener.on('applied', (applied) => {
     metrics.lastAppliedLsn.set(lsnAsNumber(applied.lsn))
     if (applied.tables.length === 0) return // a heartbeat only

@@ -53,8 +53,16 @@ async function checkWatermark(input: ReadinessInput): Promise<Check> {
   }
 }
 
+/** Rules naming missing columns are said, not failed on: those tables still invalidate (widened). */
 function checkReplication(status: ListenerStatus): Check {
+  const drift = describeRuleColumnDrift(status)
   return status.state === 'disconnected'
-    ? { ok: false, detail: `disconnected${status.lastError ? `: ${status.lastError}` : ''}` }
-    : { ok: true, detail: status.state }
+    ? { ok: false, detail: `disconnected${status.lastError ? `: ${status.lastError}` : ''}${drift}` }
+    : { ok: true, detail: `${status.state}${drift}` }
+}
+
+function describeRuleColumnDrift(status: ListenerStatus): string {
+  if (status.missingRuleColumns.length === 0) return ''
+  const tables = status.missingRuleColumns.map((t) => `${t.table} (${t.missingColumns.join(', ')})`)
+  return `; invalidation rules name missing columns, their changes invalidate widely: ${tables.join(', ')}`
 }

@@ -1,4 +1,5 @@
 import type { AppliedTransaction } from './replication-session.js'
+import type { DriftedTable } from './rule-column-drift.js'
 
 /** What the admin surface and metrics read: a snapshot, never the live counters. */
 export type ListenerState = 'leader' | 'standby' | 'disconnected'
@@ -19,6 +20,12 @@ export interface ListenerStatus {
   readonly tagsPurged: number
   readonly byTable: Readonly<Record<string, TableCounters>>
   readonly lastError: string | null
+  /**
+   * Watched tables whose rules name columns they lack (renamed, dropped, misspelt): their
+   * changes invalidate widened tags until the config or the schema is fixed. A config drift,
+   * not an outage: readiness does not fail on it.
+   */
+  readonly missingRuleColumns: readonly DriftedTable[]
 }
 
 export interface ListenerStatusRecorder {
@@ -26,6 +33,7 @@ export interface ListenerStatusRecorder {
   setState(state: ListenerState): ListenerState
   recordApplied(applied: AppliedTransaction): void
   recordError(err: unknown): void
+  recordRuleColumns(tables: readonly DriftedTable[]): void
   snapshot(): ListenerStatus
 }
 
@@ -37,6 +45,7 @@ export function makeListenerStatus(): ListenerStatusRecorder {
   let transactionsApplied = 0
   let tagsPurged = 0
   let lastError: string | null = null
+  let missingRuleColumns: readonly DriftedTable[] = []
   const byTable = new Map<string, { transactions: number; rows: number }>()
 
   function recordApplied(applied: AppliedTransaction): void {
@@ -63,6 +72,9 @@ export function makeListenerStatus(): ListenerStatusRecorder {
     recordError(err) {
       lastError = err instanceof Error ? err.message : String(err)
     },
+    recordRuleColumns(tables) {
+      missingRuleColumns = [...tables]
+    },
     snapshot: () => ({
       state,
       lastAppliedLsn,
@@ -72,6 +84,7 @@ export function makeListenerStatus(): ListenerStatusRecorder {
       tagsPurged,
       byTable: Object.fromEntries([...byTable].map(([table, c]) => [table, { ...c }])),
       lastError,
+      missingRuleColumns,
     }),
   }
 }

@@ -14,11 +14,13 @@ import { makeListenerStatus, type ListenerState, type ListenerStatus, type Liste
 import { ensureSlot, readConfirmedFlush, terminateStaleWalsender } from './replication-slot.js'
 import { startReplicationSession, type AppliedTransaction, type ReplicationSession, type SessionOutcome } from './replication-session.js'
 import { relationKey, type RelationName } from './row-change.js'
+import { makeRuleColumnDrift, type ColumnsSource, type DriftChange } from './rule-column-drift.js'
 import { describeMissingRuleColumns } from './rule-columns.js'
 import { setupReplication } from './setup-replication.js'
 
 export type { AppliedTransaction } from './replication-session.js'
 export type { ListenerState, ListenerStatus } from './listener-status.js'
+export type { DriftChange, DriftedTable } from './rule-column-drift.js'
 
 /**
  * The invalidation leader loop. Every proxy replica runs one; the slot admits a single
@@ -50,6 +52,8 @@ export interface ReplicationListenerOptions {
 export interface ListenerEvents {
   state: [state: ListenerState, previous: ListenerState]
   applied: [applied: AppliedTransaction]
+  /** A table's rules started or stopped naming columns the table lacks. */
+  ruleColumns: [change: DriftChange]
 }
 
 export class ReplicationListener extends EventEmitter<ListenerEvents> {
@@ -62,6 +66,7 @@ export class ReplicationListener extends EventEmitter<ListenerEvents> {
   readonly #status: ListenerStatusRecorder
   readonly #abort = new AbortController()
   readonly #reportedUnknown = new Set<string>()
+  readonly #ruleColumns = makeRuleColumnDrift()
   #rules: CompiledTableRules
   #session: ReplicationSession | undefined
   #loop: Promise<void> | undefined
@@ -109,9 +114,15 @@ export class ReplicationListener extends EventEmitter<ListenerEvents> {
     return this.#status.snapshot()
   }
 
-  /** Hot reload: later transactions use these rules. New tables still need `setup` (publication). */
+  /**
+   * Hot reload: later transactions use these rules. New tables still need `setup`
+   * (publication). The new rules are checked against the columns already known.
+   */
   setRules(tables: readonly TableRule[]): void {
     this.#rules = compileTableRules(tables)
+    const changes = this.#ruleColumns.recheck(this.#rules, this.#options.clock.now())
+    this.#status.recordRuleColumns(this.#ruleColumns.current())
+    for (const change of changes) this.#reportRuleColumns(change)
   }
 
   get #stopping(): boolean {
@@ -172,7 +183,7 @@ export class ReplicationListener extends EventEmitter<ListenerEvents> {
     try {
       const report = await setupReplication({ sql: this.#pool, slot: this.#config.slot, publication: this.#config.publication, tables: this.#config.tables, recreateLostSlot: true })
       for (const warning of report.warnings) this.#log.warn(warning)
-      for (const finding of report.missingRuleColumns) this.#log.warn({ ...finding }, describeMissingRuleColumns(finding))
+      for (const table of report.tables) this.#learnColumns(table.relation, table.columns, 'catalog')
       if (report.continuityBroken) this.#flushPending = true
       return await this.#flushIfPending(report.slot.status)
     } catch (err) {
@@ -230,6 +241,7 @@ export class ReplicationListener extends EventEmitter<ListenerEvents> {
       onLeader: () => this.#becomeLeader(),
       onApplied: (applied) => this.#recordApplied(applied),
       onUnknownTables: (tables) => this.#reportUnknownTables(tables),
+      onRelation: (relation, columns) => this.#learnColumns(relation, columns, 'stream'),
     })
     this.#session = session
     if (this.#stopping) await session.stop() // stop() raced with the start of this attempt
@@ -262,6 +274,23 @@ export class ReplicationListener extends EventEmitter<ListenerEvents> {
       this.#reportedUnknown.add(key)
       this.#log.warn({ table: key }, 'the publication sends changes of a table no rule names; they invalidate nothing')
     }
+  }
+
+  #learnColumns(relation: RelationName, columns: readonly string[], source: ColumnsSource): void {
+    const change = this.#ruleColumns.learn(relation, columns, source, this.#rules, this.#options.clock.now())
+    this.#status.recordRuleColumns(this.#ruleColumns.current()) // the source may have changed, not the finding
+    if (change !== undefined) this.#reportRuleColumns(change)
+  }
+
+  /** Once per finding: a renamed column would otherwise widen every change of the table, silently. */
+  #reportRuleColumns(change: DriftChange): void {
+    if (change.kind === 'missing') {
+      const { table, missingColumns, templates, source } = change.table
+      this.#log.warn({ table, missingColumns, templates, source }, describeMissingRuleColumns(change.table))
+    } else {
+      this.#log.info({ table: change.table }, 'the invalidation rules of the table name only columns it has again')
+    }
+    this.emit('ruleColumns', change)
   }
 
   #setState(state: ListenerState): void {

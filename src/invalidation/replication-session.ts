@@ -58,6 +58,8 @@ export interface SessionOptions {
   readonly onLeader: () => void
   readonly onApplied: (applied: AppliedTransaction) => void
   readonly onUnknownTables: (tables: readonly RelationName[]) => void
+  /** A Relation message: the columns the stream sends for this table from now on. */
+  readonly onRelation: (relation: RelationName, columns: readonly string[]) => void
 }
 
 export interface ReplicationSession {
@@ -194,6 +196,8 @@ class Session {
       case 'commit':
         return this.#commit(event.endLsn, event.commitTimeMs)
       case 'relation':
+        this.#options.onRelation(event.relation, event.columns)
+        return
       case 'skip':
         return
     }
