@@ -6,6 +6,7 @@ import { configError, describeProblems } from './config/describe-problems.js'
 import { makeActiveConfig, makeConfigHolder, type ConfigHolder } from './config/active-config.js'
 import type { CompiledConfig } from './config/types.js'
 import { watchConfigFile } from './config/watch-config.js'
+import { planReload } from './config/plan-reload.js'
 import { redactUrl } from './config/compile-config.js'
 import { makeLogger } from './logger.js'
 import { makeMetrics, type Metrics } from './metrics.js'
@@ -37,6 +38,7 @@ export interface RunningProxy {
   readonly metrics: Metrics
   readonly log: Logger
   readonly listener: ReplicationListener | undefined
+  /** Reads the file again: the config now running (wired parts kept, config/plan-reload.ts), or the file's problems. */
   reload(): Promise<ConfigResult>
   close(): Promise<void>
 }
@@ -66,12 +68,13 @@ export async function startProxy(options: StartOptions): Promise<RunningProxy> {
       log.error({ problems: describeProblems(next), code: 'CCP_CONFIG_INVALID' }, 'config reload rejected; the running config stays')
       return next
     }
-    warnAboutRestartOnlyChanges(log, holder.current().config, next.config)
-    holder.swap(makeActiveConfig(next.config))
-    if (next.config.invalidation) listener?.setRules(next.config.invalidation.tables)
+    const plan = planReload(holder.current().config, next.config)
+    holder.swap(makeActiveConfig(plan.config, plan.pendingRestart))
+    if (plan.config.invalidation) listener?.setRules(plan.config.invalidation.tables)
     metrics.configReloads.inc({ result: 'applied' })
-    log.info({ routes: next.config.routes.map((r) => r.name) }, 'config reloaded')
-    return next
+    if (plan.pendingRestart.length > 0) log.warn({ pendingRestart: plan.pendingRestart }, 'these config changes take effect only after a restart; the running values stay')
+    log.info({ routes: plan.config.routes.map((r) => r.name) }, 'config reloaded')
+    return { ok: true, config: plan.config }
   }
 
   const stopWatching = options.watch === false ? () => {} : watchConfigFile(options.configFile, () => void reload())
@@ -98,17 +101,6 @@ function logStartup(log: Logger, config: CompiledConfig, url: string): void {
     : `in-process memory (max ${config.store.maxEntries} entries)`
   log.info({ url, upstream: config.upstream.origin, store, routes: config.routes.map((r) => r.name) }, 'cdc-cache-proxy listening')
   if (!config.invalidation) log.warn('no invalidation section: cached entries are kept fresh by their TTLs only')
-}
-
-/** These parts are wired at start; a reload keeps the running ones and says so. */
-function warnAboutRestartOnlyChanges(log: Logger, running: CompiledConfig, next: CompiledConfig): void {
-  const changed: string[] = []
-  if (running.upstream.href !== next.upstream.href) changed.push('upstream')
-  if (JSON.stringify(running.listen) !== JSON.stringify(next.listen)) changed.push('listen')
-  if (JSON.stringify(running.store) !== JSON.stringify(next.store)) changed.push('store')
-  if (JSON.stringify(running.invalidation) !== JSON.stringify(next.invalidation)) changed.push('invalidation')
-  if (JSON.stringify(running.admin) !== JSON.stringify(next.admin)) changed.push('admin')
-  if (changed.length > 0) log.warn({ changed }, 'these config sections take effect only after a restart')
 }
 
 interface ListenerWiring {

@@ -5,10 +5,12 @@ import { makeIdentityResolver, type IdentityResolver } from '../request/identity
 export interface ActiveConfig {
   readonly config: CompiledConfig
   readonly resolveIdentity: IdentityResolver
+  /** Where the config file differs from what runs, for the parts wired at start (config/plan-reload.ts). */
+  readonly pendingRestart: readonly string[]
 }
 
-export function makeActiveConfig(config: CompiledConfig): ActiveConfig {
-  return { config, resolveIdentity: makeIdentityResolver(config.identity) }
+export function makeActiveConfig(config: CompiledConfig, pendingRestart: readonly string[] = []): ActiveConfig {
+  return { config, resolveIdentity: makeIdentityResolver(config.identity), pendingRestart }
 }
 
 /**

@@ -2,6 +2,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Redis } from 'ioredis'
+import type { Logger } from 'pino'
 import type { Test } from 'tap'
 import { makeLogger } from '../../src/logger.js'
 import { startProxy, type RunningProxy } from '../../src/server.js'
@@ -50,6 +51,8 @@ export interface HarnessOptions {
   readonly env?: NodeJS.ProcessEnv
   /** false: every L1 hit goes through Fastify (to compare with the fast path) */
   readonly fastPath?: boolean
+  /** The proxy's logger (default: silent, or LOG_LEVEL) */
+  readonly log?: Logger
 }
 
 export function configText(options: HarnessOptions & { keyPrefix: string }): string {
@@ -68,7 +71,7 @@ export async function startHarness(t: Test, options: HarnessOptions = {}): Promi
   const configFile = join(dir, 'config.yaml')
   await writeFile(configFile, configText({ ...options, keyPrefix }))
   const env = { ...process.env, UPSTREAM_URL: origin.url, REDIS_URL: options.redisUrl ?? REDIS_URL, JWT_SECRET, ...options.env }
-  const proxy = await startProxy({ configFile, env, watch: false, log: makeLogger(process.env.LOG_LEVEL ?? 'silent'), ...(options.clock ? { clock: options.clock } : {}), ...(options.fastPath === false ? { fastPath: false } : {}) })
+  const proxy = await startProxy({ configFile, env, watch: false, log: options.log ?? makeLogger(process.env.LOG_LEVEL ?? 'silent'), ...(options.clock ? { clock: options.clock } : {}), ...(options.fastPath === false ? { fastPath: false } : {}) })
     .catch(async (err: unknown) => { await origin.close(); throw err })
   if (options.store !== 'memory') await waitForStore(proxy)
   t.teardown(async () => {
