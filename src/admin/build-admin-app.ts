@@ -61,7 +61,10 @@ export async function buildAdminApp(deps: AdminDeps): Promise<FastifyInstance> {
     now: deps.clock.now(),
   }))
   app.post('/purge', async (request, reply) => handlePurge(deps, request.body, reply))
-  app.get('/config', async () => redactConfig(deps.holder.current().config))
+  app.get('/config', async () => {
+    const active = deps.holder.current()
+    return { ...redactConfig(active.config), pendingRestart: active.pendingRestart }
+  })
   app.post('/config/validate', async (request) => {
     const result = loadConfigText(String(request.body ?? ''), '<request body>', deps.env)
     return result.ok ? { valid: true, problems: [] } : { valid: false, problems: describeProblems(result) }

@@ -2,7 +2,7 @@ import type { CompiledConfig } from '../config/types.js'
 import { redactUrl } from '../config/compile-config.js'
 
 /** The running config as ops wrote it, with every secret replaced. */
-export function redactConfig(config: CompiledConfig): unknown {
+export function redactConfig(config: CompiledConfig): Record<string, unknown> {
   return {
     source: config.source,
     upstream: config.upstream.href,
@@ -25,5 +25,6 @@ export function redactConfig(config: CompiledConfig): unknown {
       tables: config.invalidation.tables.map((t) => ({ name: t.name, tags: t.tags.map((x) => x.source) })),
     },
     admin: config.admin && { ...config.admin, token: '[redacted]' },
+    logLevel: config.logLevel,
   }
 }
