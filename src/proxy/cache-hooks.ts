@@ -102,7 +102,7 @@ export function makeCacheHooks(deps: CacheHooksDeps) {
   const missRates = makeMissRates()
   const deliverCached = makeDeliverCached()
   const initial = deps.holder.current().config
-  const l1 = initial.store.l1 && makeL1Cache(store, { ...initial.store.l1, freshnessBoundMs: initial.invalidation?.freshnessBoundMs })
+  const l1 = initial.store.l1 && makeL1Cache(store, initial.store.l1)
   /** Request headers each route's upstream was seen to Vary on (beyond route.vary), learned per process. */
   const learnedVary = new Map<string, readonly string[]>()
   /** Bumped whenever learnedVary changes: memos made with other names are not used. */
@@ -183,7 +183,7 @@ export function makeCacheHooks(deps: CacheHooksDeps) {
     const key = resolved.key
     if (key === undefined) return false
     const now = clock.now()
-    const entry = l1.get(key, now)
+    const entry = l1.get(key, now, active.config.invalidation?.freshnessBoundMs)
     if (entry === undefined) return false
     const { age, ttl } = hitTiming(entry.response, now)
     const requestId = requestIdOf(req)
@@ -215,7 +215,7 @@ export function makeCacheHooks(deps: CacheHooksDeps) {
     if (recv.action === 'bypass') return bypass(request, route, now, recv.reason)
     const keyInput = keyInputOf(recv, request.raw, resolved.varyNames, active)
     const key = resolved.key as string
-    const copy = l1?.get(key, now)
+    const copy = l1?.get(key, now, active.config.invalidation?.freshnessBoundMs)
     if (copy) return deliver(request, reply, route, copy.response, now, 'HIT', '', { l1: l1 as NonNullable<typeof l1>, key, entry: copy })
     const tags = makeEntryTags(route, recv.identity, recv.params)
     // L1 admits a copy on its first hit from the store (or a follower's collapsed hit), not on

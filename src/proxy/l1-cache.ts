@@ -4,9 +4,7 @@ import type { CacheStore, InvalidationEvent } from '../store/store.js'
 export interface L1Options {
   readonly maxEntries: number
   readonly maxBytes: number
-  /** With database invalidation: the freshness bound the feed's watermark must be within. */
-  readonly freshnessBoundMs: number | undefined
-  /** Without it (TTL-only): the longest an L1 copy is served without asking the store. */
+  /** Without database invalidation (TTL-only): the longest an L1 copy is served without asking the store. */
   readonly maxAgeMs: number
 }
 
@@ -47,16 +45,21 @@ export function makeL1Cache(store: CacheStore, options: L1Options) {
     else { generation++; feedWatermark = null; clear() }
   })
 
-  function usable(now: number): boolean {
-    if (options.freshnessBoundMs === undefined) return true
-    return feedWatermark !== null && now - feedWatermark <= options.freshnessBoundMs
+  function usable(now: number, freshnessBoundMs: number | undefined): boolean {
+    if (freshnessBoundMs === undefined) return true
+    return feedWatermark !== null && now - feedWatermark <= freshnessBoundMs
   }
 
-  function get(key: string, now: number): L1Entry | undefined {
+  /**
+   * `freshnessBoundMs` is the request's (its config's invalidation.freshnessBound, which a reload
+   * may change): the bound its store lookup would apply. Undefined: TTL-only, copies age out
+   * after maxAgeMs.
+   */
+  function get(key: string, now: number, freshnessBoundMs: number | undefined): L1Entry | undefined {
     const entry = entries.get(key)
     if (!entry) return undefined
-    const tooOld = options.freshnessBoundMs === undefined && now - entry.insertedAt > options.maxAgeMs
-    if (!usable(now) || now >= entry.response.expiresAt || tooOld) return undefined
+    const tooOld = freshnessBoundMs === undefined && now - entry.insertedAt > options.maxAgeMs
+    if (!usable(now, freshnessBoundMs) || now >= entry.response.expiresAt || tooOld) return undefined
     // Most recently used goes last; a copy already moved within the last second stays where it
     // is (an LRU to within a second, without a Map delete and insert on every hit).
     if (now - entry.usedAt >= 1000 || now < entry.usedAt) {
