@@ -63,12 +63,12 @@ export async function startProxy(options: StartOptions): Promise<RunningProxy> {
   async function reload(): Promise<ConfigResult> {
     const next = await loadConfigFile(options.configFile, env).catch((err: unknown): ConfigResult =>
       ({ ok: false, source: options.configFile, problems: [{ path: [], message: `could not load: ${(err as Error).message}` }] }))
-    if (!next.ok) {
+    const plan = next.ok ? planReload(holder.current().config, next.config) : next
+    if (!plan.ok) {
       metrics.configReloads.inc({ result: 'rejected' })
-      log.error({ problems: describeProblems(next), code: 'CCP_CONFIG_INVALID' }, 'config reload rejected; the running config stays')
-      return next
+      log.error({ problems: describeProblems(plan), code: 'CCP_CONFIG_INVALID' }, 'config reload rejected; the running config stays')
+      return plan
     }
-    const plan = planReload(holder.current().config, next.config)
     holder.swap(makeActiveConfig(plan.config, plan.pendingRestart))
     if (plan.config.invalidation) listener?.setRules(plan.config.invalidation.tables)
     metrics.configReloads.inc({ result: 'applied' })

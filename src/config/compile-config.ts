@@ -31,7 +31,7 @@ export function compileConfig(raw: RawConfig, source: string, problems: ProblemL
   const isTrustedProxy = compileTrustedProxies(raw.trustedProxies ?? [], problems)
   const store = compileStore(raw, problems)
   const routes = compileRoutes(raw.routes, store.maxEntryBytes, problems)
-  if (store.kind === 'redis-cluster') checkClusterRouteTags(raw.routes, problems)
+  if (store.kind === 'redis-cluster') checkClusterRouteTags(raw.routes.map((r) => r.tags ?? []), problems)
   const identity = compileIdentity(raw.identity, problems)
   const invalidation = compileInvalidation(raw.invalidation, problems)
   if (raw.admin && raw.admin.port === raw.listen.port && raw.admin.port !== 0) {
@@ -140,11 +140,11 @@ const REDIS_URL = /^rediss?:\/\/[^\s]+$/
  * slot, and a tag's slot is read from its second segment (store/cluster-layout.ts). A route tag
  * must therefore be `name` or `name:{tenant}[:...]`, so that it lands beside the entry.
  */
-function checkClusterRouteTags(raws: RawRoute[], problems: ProblemList): void {
-  raws.forEach((raw, i) => (raw.tags ?? []).forEach((source, j) => {
+export function checkClusterRouteTags(routeTags: readonly (readonly string[])[], problems: ProblemList, because = 'with store.redisCluster'): void {
+  routeTags.forEach((tags, i) => tags.forEach((source, j) => {
     const second = source.split(':')[1]
     if (second !== undefined && second !== '{tenant}') {
-      problems.add(['routes', i, 'tags', j], `with store.redisCluster a route tag's second segment must be {tenant} (e.g. "tickets:{tenant}:{user}"), not "${second}"`)
+      problems.add(['routes', i, 'tags', j], `${because} a route tag's second segment must be {tenant} (e.g. "tickets:{tenant}:{user}"), not "${second}"`)
     }
   }))
 }

@@ -1,4 +1,6 @@
 import type { CompiledConfig, InvalidationConfig, StoreConfig } from './types.js'
+import { ProblemList, type ConfigProblem } from './problems.js'
+import { checkClusterRouteTags } from './compile-config.js'
 
 /**
  * The parts of a config the process wires once, at start, by the names `GET /config` shows:
@@ -20,20 +22,29 @@ const WIRED_AT_START = {
   logLevel: (config) => config.logLevel,
 } satisfies Record<string, (config: CompiledConfig) => unknown>
 
-export interface ReloadPlan {
-  /** What requests use from now on: the file's reloadable parts over the running wired parts. */
-  readonly config: CompiledConfig
-  /** Where the file differs from what runs (`store.keyPrefix`, `invalidation.slot`...): applied by the next restart. */
-  readonly pendingRestart: readonly string[]
-}
+export type ReloadPlan =
+  | {
+    readonly ok: true
+    /** What requests use from now on: the file's reloadable parts over the running wired parts. */
+    readonly config: CompiledConfig
+    /** Where the file differs from what runs (`store.keyPrefix`, `invalidation.slot`...): applied by the next restart. */
+    readonly pendingRestart: readonly string[]
+  }
+  | { readonly ok: false; readonly source: string; readonly problems: readonly ConfigProblem[] }
 
 /**
  * A reload of `file` into a process running `running`. The running config's wired parts are
  * the ones it started with (every plan keeps them), so a file restored to those values has no
- * pending change.
+ * pending change. Refused when the file's reloadable parts do not fit the running wired ones.
  */
 export function planReload(running: CompiledConfig, file: CompiledConfig): ReloadPlan {
-  return { config: keepWiredParts(running, file), pendingRestart: pendingRestart(running, file) }
+  const problems = new ProblemList()
+  // The file was checked against its own store; the routes will run on the running one.
+  if (running.store.kind === 'redis-cluster' && file.store.kind !== 'redis-cluster') {
+    checkClusterRouteTags(file.routes.map((r) => r.tags.map((tag) => tag.source)), problems, 'while the running store is a Redis Cluster (a store change waits for a restart),')
+  }
+  if (!problems.empty) return { ok: false, source: file.source, problems: problems.items }
+  return { ok: true, config: keepWiredParts(running, file), pendingRestart: pendingRestart(running, file) }
 }
 
 function keepWiredParts(running: CompiledConfig, file: CompiledConfig): CompiledConfig {

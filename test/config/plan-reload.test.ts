@@ -14,12 +14,18 @@ function load(text: string): CompiledConfig {
   return result.config
 }
 
+function applied(from: CompiledConfig, file: CompiledConfig) {
+  const plan = planReload(from, file)
+  if (!plan.ok) throw new Error(JSON.stringify(plan.problems))
+  return plan
+}
+
 /** The running config's file with one edit, reloaded. */
 function reloadWith(edit: (text: string) => string) {
   const text = configText({ keyPrefix: 'ccp:', extra: invalidation })
   const edited = edit(text)
   if (edited === text) throw new Error('the edit changed nothing')
-  return planReload(running, load(edited))
+  return applied(running, load(edited))
 }
 
 t.test('parts wired at start keep their running values and are listed as pending a restart', async (t) => {
@@ -65,7 +71,7 @@ t.test('parts read per request or applied on reload take the file\'s values and 
 t.test('a file restored to the running values pends nothing', async (t) => {
   const edited = reloadWith((s) => s.replace('slot: ccp', 'slot: other').replace('keyPrefix: "ccp:"', 'keyPrefix: "new:"'))
   t.same(edited.pendingRestart, ['store.keyPrefix', 'invalidation.slot'])
-  const restored = planReload(edited.config, load(configText({ keyPrefix: 'ccp:', extra: invalidation })))
+  const restored = applied(edited.config, load(configText({ keyPrefix: 'ccp:', extra: invalidation })))
   t.same(restored.pendingRestart, [])
   t.same(restored.config.invalidation?.slot, 'ccp')
 })
@@ -73,4 +79,12 @@ t.test('a file restored to the running values pends nothing', async (t) => {
 t.test('the planned config is frozen', async (t) => {
   const plan = reloadWith((s) => s.replace('ttl: 5m', 'ttl: 7m'))
   t.ok(Object.isFrozen(plan.config) && Object.isFrozen(plan.config.store) && Object.isFrozen(plan.config.invalidation))
+})
+
+t.test('while the running store is a Redis Cluster, a file moving to one Redis may not bring route tags the cluster cannot hold', async (t) => {
+  const cluster = load(configText({ keyPrefix: 'ccp:' }).replace('redis: ${REDIS_URL}', 'redisCluster: redis://127.0.0.1:7000'))
+  const oneRedis = configText({ keyPrefix: 'ccp:' })
+  t.ok(planReload(cluster, load(oneRedis)).ok, 'the contract tags fit both')
+  const plan = planReload(cluster, load(oneRedis.replace('tags: ["people:{tenant}"]', 'tags: ["people:all"]')))
+  t.match(plan, { ok: false, problems: [{ path: ['routes', 1, 'tags', 0], message: /running store is a Redis Cluster.*second segment must be \{tenant\}.*not "all"/ }] })
 })
