@@ -1,4 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import type { CompiledConfig } from './config/types.js'
+import type { FlightOutcome } from './proxy/coalescer.js'
+import type { UpstreamFailure } from './proxy/upstream-errors.js'
 
 /** Buckets of the latency histograms, in seconds. */
 export const LATENCY_BUCKETS: readonly number[] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5]
@@ -31,6 +34,47 @@ export function makeMetrics() {
 }
 
 export type Metrics = ReturnType<typeof makeMetrics>
+
+/** The label values of the counters whose series are known before their first event. */
+export type StoreOp = 'read' | 'acquireStamps' | 'write' | 'endFill' | 'tryLock' | 'deleteEntry'
+export type CoalescedOutcome = FlightOutcome['kind'] | 'timeout' | 'remote-hit' | 'remote-miss'
+export type StoreOutcome = 'stored' | 'refused-race' | 'too-large' | 'incomplete' | 'error'
+export type ConfigReloadResult = 'applied' | 'rejected'
+
+// Records, so that the type checker finds a value added to a union and not here.
+const STORE_OPS = labelValues<StoreOp>({ read: true, acquireStamps: true, write: true, endFill: true, tryLock: true, deleteEntry: true })
+const COALESCED_OUTCOMES = labelValues<CoalescedOutcome>({ stored: true, pass: true, timeout: true, 'remote-hit': true, 'remote-miss': true })
+const STORE_OUTCOMES = labelValues<StoreOutcome>({ stored: true, 'refused-race': true, 'too-large': true, incomplete: true, error: true })
+const REFRESH_OUTCOMES = labelValues<FlightOutcome['kind']>({ stored: true, pass: true })
+const UPSTREAM_ERROR_CODES = labelValues<UpstreamFailure['code']>({ CCP_UPSTREAM_UNREACHABLE: true, CCP_UPSTREAM_TIMEOUT: true })
+const CONFIG_RELOAD_RESULTS = labelValues<ConfigReloadResult>({ applied: true, rejected: true })
+
+function labelValues<T extends string>(values: Record<T, true>): readonly T[] {
+  return Object.keys(values) as T[]
+}
+
+/**
+ * Creates at zero the series of labelled counters whose label values are known before their
+ * first event: a series absent until then makes rate() and increase() miss that event
+ * (https://prometheus.io/docs/practices/instrumentation/#avoid-missing-metrics). Per route
+ * and per table from `config`; called at start and after each reload (a series already there
+ * keeps its value). ccp_requests_total and the histograms are left to their first event: their
+ * label sets (route x cache x reason, 15 series per histogram child) would be mostly series
+ * that never move.
+ */
+export function initialiseKnownSeries(metrics: Metrics, config: CompiledConfig): void {
+  for (const result of CONFIG_RELOAD_RESULTS) metrics.configReloads.inc({ result }, 0)
+  for (const op of STORE_OPS) metrics.storeErrors.inc({ op }, 0)
+  for (const code of UPSTREAM_ERROR_CODES) metrics.upstreamErrors.inc({ code }, 0)
+  for (const route of config.routes) {
+    metrics.upstreamFetches.inc({ route: route.name }, 0)
+    for (const outcome of STORE_OUTCOMES) metrics.stores.inc({ route: route.name, outcome }, 0)
+    if (route.coalesceWaitMs > 0) for (const outcome of COALESCED_OUTCOMES) metrics.coalesced.inc({ route: route.name, outcome }, 0)
+    if (route.staleWhileRevalidateMs > 0) for (const outcome of REFRESH_OUTCOMES) metrics.backgroundRefreshes.inc({ route: route.name, outcome }, 0)
+  }
+  // The listener labels rows by `schema.table` (invalidation/row-change.ts, relationKey).
+  for (const rule of config.invalidation?.tables ?? []) metrics.invalidations.inc({ table: `${rule.schema}.${rule.table}` }, 0)
+}
 
 /** A counter child for one fixed label set, for a hot path: `inc()` is an addition. */
 export interface BoundCounter { inc(): void }

@@ -9,7 +9,7 @@ import { watchConfigFile } from './config/watch-config.js'
 import { planReload } from './config/plan-reload.js'
 import { redactUrl } from './config/compile-config.js'
 import { makeLogger } from './logger.js'
-import { makeMetrics, type Metrics } from './metrics.js'
+import { initialiseKnownSeries, makeMetrics, type ConfigReloadResult, type Metrics } from './metrics.js'
 import { buildProxyApp } from './proxy/build-proxy-app.js'
 import { makeStore } from './store/make-store.js'
 import type { CacheStore } from './store/store.js'
@@ -53,6 +53,7 @@ export async function startProxy(options: StartOptions): Promise<RunningProxy> {
   const clock = options.clock ?? systemClock
   const store = makeStore(config, clock, log)
   const metrics = makeMetrics()
+  initialiseKnownSeries(metrics, config)
   const holder = makeConfigHolder(makeActiveConfig(config))
   const app = await buildProxyApp({ holder, store, clock, metrics, log, ...(options.fastPath === false ? { fastPath: false } : {}) })
   const url = await app.listen({ host: config.listen.host, port: config.listen.port })
@@ -65,13 +66,14 @@ export async function startProxy(options: StartOptions): Promise<RunningProxy> {
       ({ ok: false, source: options.configFile, problems: [{ path: [], message: `could not load: ${(err as Error).message}` }] }))
     const plan = next.ok ? planReload(holder.current().config, next.config) : next
     if (!plan.ok) {
-      metrics.configReloads.inc({ result: 'rejected' })
+      metrics.configReloads.inc({ result: 'rejected' satisfies ConfigReloadResult })
       log.error({ problems: describeProblems(plan), code: 'CCP_CONFIG_INVALID' }, 'config reload rejected; the running config stays')
       return plan
     }
     holder.swap(makeActiveConfig(plan.config, plan.pendingRestart))
     if (plan.config.invalidation) listener?.setRules(plan.config.invalidation.tables)
-    metrics.configReloads.inc({ result: 'applied' })
+    metrics.configReloads.inc({ result: 'applied' satisfies ConfigReloadResult })
+    initialiseKnownSeries(metrics, plan.config)
     if (plan.pendingRestart.length > 0) log.warn({ pendingRestart: plan.pendingRestart }, 'these config changes take effect only after a restart; the running values stay')
     log.info({ routes: plan.config.routes.map((r) => r.name) }, 'config reloaded')
     return { ok: true, config: plan.config }

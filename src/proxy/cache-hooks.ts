@@ -5,7 +5,7 @@ import type { Logger } from 'pino'
 import type { Clock } from '../clock.js'
 import type { ActiveConfig, ConfigHolder } from '../config/active-config.js'
 import type { CompiledRoute } from '../config/types.js'
-import { bindCounter, bindHistogram, LATENCY_BUCKETS, type BoundCounter, type BoundHistogram, type Metrics } from '../metrics.js'
+import { bindCounter, bindHistogram, LATENCY_BUCKETS, type BoundCounter, type BoundHistogram, type CoalescedOutcome, type Metrics, type StoreOp, type StoreOutcome } from '../metrics.js'
 import type { AcquiredStamps, AcquireOnMiss, CacheStore } from '../store/store.js'
 import { asksForRefresh, decideRecv, hasMethodOverride, type RecvVerdict } from '../request/recv.js'
 import { identityWindow } from '../request/identity.js'
@@ -288,7 +288,7 @@ export function makeCacheHooks(deps: CacheHooksDeps) {
     if (miss.acquired?.locked && joined?.role !== 'leader') finishFlight(miss.key, undefined, true, { kind: 'pass' })
     if (joined?.role === 'follower') {
       const outcome = await joined.wait(route.coalesceWaitMs)
-      metrics.coalesced.inc({ route: route.name, outcome: outcome?.kind ?? 'timeout' })
+      metrics.coalesced.inc({ route: route.name, outcome: (outcome?.kind ?? 'timeout') satisfies CoalescedOutcome })
       if (outcome?.kind === 'stored') {
         // A follower is the key's second request: the copy is admitted to L1 as on a hit from Redis.
         if (miss.l1Generation !== undefined) l1?.put(miss.key, outcome.response, miss.tags, miss.l1Generation, clock.now())
@@ -326,10 +326,10 @@ export function makeCacheHooks(deps: CacheHooksDeps) {
     const now = clock.now()
     const verdict = (await lookupEntry(active, miss.key, miss.tags, now))?.verdict
     if (verdict?.kind !== 'hit') {
-      metrics.coalesced.inc({ route: route.name, outcome: 'remote-miss' })
+      metrics.coalesced.inc({ route: route.name, outcome: 'remote-miss' satisfies CoalescedOutcome })
       return false
     }
-    metrics.coalesced.inc({ route: route.name, outcome: 'remote-hit' })
+    metrics.coalesced.inc({ route: route.name, outcome: 'remote-hit' satisfies CoalescedOutcome })
     flight.settle({ kind: 'stored', response: verdict.response })
     deliver(request, reply, route, verdict.response, now, 'HIT', '; collapsed')
     return true
@@ -397,20 +397,20 @@ export function makeCacheHooks(deps: CacheHooksDeps) {
         deps.log.warn({ err, route: route.name }, 'could not store a response')
         finishFlight(miss.key, context.flight, context.locked, { kind: 'pass' })
       }
-    }, () => metrics.stores.inc({ route: route.name, outcome: 'too-large' }), () => { context.storing = true })
+    }, () => metrics.stores.inc({ route: route.name, outcome: 'too-large' satisfies StoreOutcome }), () => { context.storing = true })
     async function storeBody(body: Buffer): Promise<void> {
       const response = makeCachedResponse({ route, status: res.statusCode, headers: res.headers, body, now, stamps: miss.stamps, compressAboveBytes: context.compressAboveBytes ?? Infinity })
       const key = keyForResponse(miss.keyInput, varyNames(res.headers))
       // The write also ends the fill (unlock, and announce if awaited) when this request holds the key's lock.
       const endsFillOf = context.locked ? miss.key : undefined
       const stored = await attempt('write', () => store.writeIfUnchanged({ key, tags: miss.tags, stamps: miss.stamps, value: encodeCachedResponse(response), ttlMs: storeLifetimeMs(route), endsFillOf }))
-      metrics.stores.inc({ route: route.name, outcome: stored === undefined ? 'error' : stored ? 'stored' : 'refused-race' })
+      metrics.stores.inc({ route: route.name, outcome: (stored === undefined ? 'error' : stored ? 'stored' : 'refused-race') satisfies StoreOutcome })
       finishFlight(miss.key, context.flight, context.locked && stored === undefined, stored && key === miss.key ? { kind: 'stored', response } : { kind: 'pass' })
     }
     // pipe() does not forward errors: without this a reset or a body timeout upstream would
     // leave the client's response open forever. Destroying the tee aborts it (and stores nothing).
     res.stream.once('error', (err) => {
-      metrics.stores.inc({ route: route.name, outcome: 'incomplete' })
+      metrics.stores.inc({ route: route.name, outcome: 'incomplete' satisfies StoreOutcome })
       finishFlight(miss.key, context.flight, context.locked, { kind: 'pass' })
       tee.destroy(err)
     })
@@ -467,7 +467,7 @@ export function makeCacheHooks(deps: CacheHooksDeps) {
   }
 
   /** Store calls never fail a request: an error is logged, counted and answered with undefined. */
-  async function attempt<T>(op: string, run: () => Promise<T>): Promise<T | undefined> {
+  async function attempt<T>(op: StoreOp, run: () => Promise<T>): Promise<T | undefined> {
     try {
       return await run()
     } catch (err) {

@@ -17,3 +17,9 @@ export async function startAdminHarness(t: Test, options: HarnessOptions = {}): 
     admin: (path, init = {}) => fetch(adminUrl + path, { ...init, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(init.headers as Record<string, string>) } }),
   }
 }
+
+/** The value of one series in a /metrics text, or undefined when it is not listed (unlike a zero). */
+export function seriesValue(text: string, name: string, labels: string): number | undefined {
+  const line = text.split('\n').find((l) => l.startsWith(`${name}{${labels}} `))
+  return line === undefined ? undefined : Number(line.split(' ').at(-1))
+}
