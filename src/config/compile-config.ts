@@ -15,7 +15,7 @@ export interface RawConfig {
   listen: { host?: string; port: number }
   store?: {
     redis?: string; redisCluster?: string | string[]; keyPrefix?: string; timeout?: string | number; maxEntrySize?: string | number
-    stampTtl?: string | number; memory?: { maxEntries?: number; maxSize?: string | number }
+    memory?: { maxEntries?: number; maxSize?: string | number }
     compression?: 'gzip' | 'none'; compressAbove?: string | number
     l1?: { enabled?: boolean; maxEntries?: number; maxSize?: string | number; maxAge?: string | number }
   }

@@ -76,7 +76,6 @@ export const configSchema = {
         keyPrefix: { type: 'string' },
         timeout: duration,
         maxEntrySize: size,
-        stampTtl: duration,
         compression: { enum: ['gzip', 'none'] },
         l1: {
           type: 'object',

@@ -103,3 +103,7 @@ t.test('trustedProxies takes addresses, CIDR ranges and named ranges; anything e
   t.match(problems.join('\n'), /cfg\.yaml:\d+: trustedProxies\[1\]: "10\.0\.0\.0\/33" is not an IP address, a CIDR range/)
   t.match(problems.join('\n'), /cfg\.yaml:\d+: trustedProxies\[2\]: "ingress\.local" is not an IP address/)
 })
+
+t.test('store.stampTtl is not a setting (stamps outlive the longest route lifetime by construction): naming it is an error, not a silent no-op', async (t) => {
+  t.match(problemsOf(good.replace('  keyPrefix:', '  stampTtl: 1h\n  keyPrefix:')).join(), /store\.stampTtl: unknown key "stampTtl"/)
+})
