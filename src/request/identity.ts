@@ -1,6 +1,7 @@
 import { createVerifier, type Algorithm } from 'fast-jwt'
 import type { IncomingHttpHeaders } from 'node:http'
 import type { IdentityConfig, JwtConfig } from '../config/types.js'
+import { meetsClaimRules, type ClaimRules } from './jwt-claims.js'
 
 /** A verified identity: the only source of the tenant and user that keys are made from. */
 export interface Identity { readonly tenant: string; readonly user: string | undefined }
@@ -48,6 +49,7 @@ export function identityWindow(identity: Identity): IdentityWindow | undefined {
 
 function makeJwtResolver(jwt: JwtConfig): IdentityResolver {
   const clockToleranceMs = jwt.clockToleranceSec * 1000
+  const rules: ClaimRules = { audience: jwt.audience, clockToleranceMs }
   const verify = createVerifier({
     key: jwt.key,
     algorithms: [...jwt.algorithms] as Algorithm[],
@@ -75,6 +77,7 @@ function makeJwtResolver(jwt: JwtConfig): IdentityResolver {
     } catch {
       return { ok: false, reason: 'INVALID-TOKEN' }
     }
+    if (!meetsClaimRules(payload, rules)) return { ok: false, reason: 'INVALID-TOKEN' }
     const verdict = identityOf(payload)
     if (verdict.ok && token.length <= MAX_CACHED_TOKEN_LENGTH) remember(token, payload, verdict, now)
     return verdict
