@@ -1,7 +1,7 @@
 import { createVerifier, type Algorithm } from 'fast-jwt'
 import type { IncomingHttpHeaders } from 'node:http'
 import type { IdentityConfig, JwtConfig } from '../config/types.js'
-import { meetsClaimRules, type ClaimRules } from './jwt-claims.js'
+import { meetsClaimRules, requiredClaimsOf, type ClaimRules } from './jwt-claims.js'
 
 /** A verified identity: the only source of the tenant and user that keys are made from. */
 export interface Identity { readonly tenant: string; readonly user: string | undefined }
@@ -59,7 +59,7 @@ function makeJwtResolver(jwt: JwtConfig): IdentityResolver {
     clockTolerance: clockToleranceMs,
     ...(jwt.issuer ? { allowedIss: jwt.issuer } : {}),
     ...(jwt.audience ? { allowedAud: jwt.audience } : {}),
-    requiredClaims: [jwt.claims.tenant],
+    requiredClaims: requiredClaimsOf(jwt),
   })
   /**
    * Tokens that passed verification, keyed by their exact text: a forged or altered token is a

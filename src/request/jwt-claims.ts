@@ -7,6 +7,21 @@
  * stricter than fast-jwt on these points. Being stricter than the upstream costs only a
  * bypass; being laxer leaks.
  */
+import type { JwtConfig } from '../config/types.js'
+
+/**
+ * The claims a token must carry, checked by fast-jwt (requiredClaims), which then also checks
+ * their types and values. The tenant claim makes the key. An issuer or an audience, once
+ * configured, must be named by the token: fast-jwt checks iss and aud only when present,
+ * PyJWT refuses a token without them (MissingRequiredClaimError).
+ */
+export function requiredClaimsOf(jwt: Pick<JwtConfig, 'claims' | 'issuer' | 'audience'>): string[] {
+  const required = [jwt.claims.tenant]
+  if (jwt.issuer !== undefined) required.push('iss')
+  if (jwt.audience !== undefined) required.push('aud')
+  return required
+}
+
 export interface ClaimRules {
   readonly audience: string | undefined
   readonly clockToleranceMs: number
