@@ -1,7 +1,7 @@
 import { createVerifier, type Algorithm } from 'fast-jwt'
 import type { IncomingHttpHeaders } from 'node:http'
 import type { IdentityConfig, JwtConfig } from '../config/types.js'
-import { meetsClaimRules, requiredClaimsOf, type ClaimRules } from './jwt-claims.js'
+import { meetsClaimRules, requiredClaimsOf, validFromMs, type ClaimRules } from './jwt-claims.js'
 
 /** A verified identity: the only source of the tenant and user that keys are made from. */
 export interface Identity { readonly tenant: string; readonly user: string | undefined }
@@ -64,7 +64,7 @@ function makeJwtResolver(jwt: JwtConfig): IdentityResolver {
   /**
    * Tokens that passed verification, keyed by their exact text: a forged or altered token is a
    * different string, so it can only miss here and go through the full verification. The
-   * window is fast-jwt's own (nbf - tolerance .. min(exp + tolerance, verified + ttl)), checked
+   * window is the verifier's own (max(nbf, iat) - tolerance .. min(exp + tolerance, verified + ttl)), checked
    * on every use, so an expired token is refused exactly as fast-jwt would refuse it.
    * Failures are never remembered.
    */
@@ -77,7 +77,7 @@ function makeJwtResolver(jwt: JwtConfig): IdentityResolver {
     } catch {
       return { ok: false, reason: 'INVALID-TOKEN' }
     }
-    if (!meetsClaimRules(payload, rules)) return { ok: false, reason: 'INVALID-TOKEN' }
+    if (!meetsClaimRules(payload, rules, now)) return { ok: false, reason: 'INVALID-TOKEN' }
     const verdict = identityOf(payload)
     if (verdict.ok && token.length <= MAX_CACHED_TOKEN_LENGTH) remember(token, payload, verdict, now)
     return verdict
@@ -92,7 +92,7 @@ function makeJwtResolver(jwt: JwtConfig): IdentityResolver {
   }
 
   function remember(token: string, payload: Record<string, unknown>, verdict: IdentityVerdict, now: number): void {
-    const notBefore = typeof payload.nbf === 'number' ? payload.nbf * 1000 - clockToleranceMs : -Infinity
+    const notBefore = validFromMs(payload) - clockToleranceMs
     let until = now + clockToleranceMs + VERIFIED_CACHE_TTL_MS
     if (typeof payload.exp === 'number') until = Math.min(until, payload.exp * 1000 + clockToleranceMs)
     if (!(until >= now)) return

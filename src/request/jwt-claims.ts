@@ -28,8 +28,8 @@ export interface ClaimRules {
 }
 
 /** A verified payload that passes every rule below (the registered claims of RFC 7519 section 4.1). */
-export function meetsClaimRules(payload: Record<string, unknown>, rules: ClaimRules): boolean {
-  return !hasUnexpectedAudience(payload, rules.audience)
+export function meetsClaimRules(payload: Record<string, unknown>, rules: ClaimRules, now: number): boolean {
+  return !hasUnexpectedAudience(payload, rules.audience) && !hasUnacceptableIssuedAt(payload, rules.clockToleranceMs, now)
 }
 
 /**
@@ -39,4 +39,29 @@ export function meetsClaimRules(payload: Record<string, unknown>, rules: ClaimRu
  */
 function hasUnexpectedAudience(payload: Record<string, unknown>, audience: string | undefined): boolean {
   return audience === undefined && Object.hasOwn(payload, 'aud')
+}
+
+/**
+ * RFC 7519 section 4.1.6 leaves iat informative; PyJWT refuses an iat that is not a number
+ * (InvalidIssuedAtError) or later than now + leeway (ImmatureSignatureError, "not yet valid").
+ * fast-jwt checks iat only with maxAge. Time-dependent: the identity window starts no earlier
+ * than iat - clockTolerance (validFromMs), so a decision remembered for the token agrees with it.
+ */
+function hasUnacceptableIssuedAt(payload: Record<string, unknown>, clockToleranceMs: number, now: number): boolean {
+  if (!Object.hasOwn(payload, 'iat')) return false
+  const issuedAt = issuedAtMs(payload)
+  return issuedAt === undefined || !(now >= issuedAt - clockToleranceMs)
+}
+
+/**
+ * When the token starts to be accepted (ms since the epoch, before clockTolerance): the later
+ * of nbf (fast-jwt's check) and iat (hasUnacceptableIssuedAt). The start of its identity window.
+ */
+export function validFromMs(payload: Record<string, unknown>): number {
+  const notBefore = typeof payload.nbf === 'number' ? payload.nbf * 1000 : -Infinity
+  return Math.max(notBefore, issuedAtMs(payload) ?? -Infinity)
+}
+
+function issuedAtMs(payload: Record<string, unknown>): number | undefined {
+  return typeof payload.iat === 'number' ? payload.iat * 1000 : undefined
 }
