@@ -83,11 +83,17 @@ function makeJwtResolver(jwt: JwtConfig): IdentityResolver {
     return verdict
   }
 
+  /**
+   * Both configured claims are required. The upstream refuses a token without its user claim
+   * (simplejwt: "no recognizable user identification"), so such a token is no identity at all,
+   * INVALID-TOKEN as for a missing tenant, rather than a tenant-only identity that would read
+   * tenant-wide entries. NO-USER remains for header identities: a gateway may authenticate
+   * callers that have no user, and the upstream trusts its headers as the proxy does.
+   */
   function identityOf(payload: Record<string, unknown>): IdentityVerdict {
     const tenant = claimValue(payload[jwt.claims.tenant])
-    if (tenant === undefined) return { ok: false, reason: 'INVALID-TOKEN' }
-    const user = payload[jwt.claims.user] === undefined ? undefined : claimValue(payload[jwt.claims.user])
-    if (payload[jwt.claims.user] !== undefined && user === undefined) return { ok: false, reason: 'INVALID-TOKEN' }
+    const user = claimValue(payload[jwt.claims.user])
+    if (tenant === undefined || user === undefined) return { ok: false, reason: 'INVALID-TOKEN' }
     return { ok: true, identity: { tenant, user } }
   }
 

@@ -34,9 +34,10 @@ t.test('requests without a verified identity are passed through and never cached
   t.equal(h.origin.count('GET', path), 24, 'every one of them reached the upstream')
 })
 
-t.test('a per-user route needs a user claim', async (t) => {
-  const h = await startHarness(t)
-  await expectBypass(t, h, { headers: bearer({ tenant: 't1' }) }, 'NO-USER')
+t.test('a per-user route needs a user: a gateway identity without the user header bypasses', async (t) => {
+  // A token without its user claim is no identity at all (INVALID-TOKEN, token-without-user-claim-bypasses).
+  const h = await startHarness(t, { identity: 'identity:\n  header: { tenant: x-tenant-id, user: x-user-id }\n' })
+  await expectBypass(t, h, { headers: { 'x-tenant-id': 't1' } }, 'NO-USER')
 })
 
 t.test('other methods, method overrides and unsafe paths bypass', async (t) => {
