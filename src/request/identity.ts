@@ -24,7 +24,11 @@ const MAX_CLAIM_LENGTH = 256
 const VERIFIED_CACHE_SIZE = 2048
 /** Longer tokens are not remembered (memory: at most VERIFIED_CACHE_SIZE x this many characters). */
 const MAX_CACHED_TOKEN_LENGTH = 2048
-/** As fast-jwt's cacheTTL: a remembered token is verified again after this long. */
+/**
+ * As fast-jwt's cacheTTL: a remembered token is verified again after this long, or at its exp
+ * (always present: requiredClaimsOf) if that comes first. So no decision outlives the token,
+ * and none is older than this (config reloads build a new resolver anyway).
+ */
 const VERIFIED_CACHE_TTL_MS = 60_000
 
 export function makeIdentityResolver(config: IdentityConfig): IdentityResolver {
@@ -64,9 +68,10 @@ function makeJwtResolver(jwt: JwtConfig): IdentityResolver {
   /**
    * Tokens that passed verification, keyed by their exact text: a forged or altered token is a
    * different string, so it can only miss here and go through the full verification. The
-   * window is the verifier's own (max(nbf, iat) - tolerance .. min(exp + tolerance, verified + ttl)), checked
-   * on every use, so an expired token is refused exactly as fast-jwt would refuse it.
-   * Failures are never remembered.
+   * window is the verifier's own, max(nbf, iat) - tolerance .. min(exp + tolerance, verified +
+   * ttl), checked on every use, so an expired token is refused exactly as fast-jwt would
+   * refuse it. Failures are never remembered: a token refused now (not yet valid) is verified
+   * again on its next use.
    */
   const verified = new Map<string, Verified>()
 
