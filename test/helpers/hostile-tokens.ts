@@ -13,7 +13,12 @@ export function makeRsaPair(): RsaPair {
 const part = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url')
 
 export function signJwt(header: Record<string, unknown>, payload: unknown, key: { hmac: string } | { rsa: string }): string {
-  const input = `${part(header)}.${part(payload)}`
+  return signJwtText(header, JSON.stringify(payload), key)
+}
+
+/** The payload as JSON text, for what JSON.stringify cannot write (integers beyond 2^53). */
+export function signJwtText(header: Record<string, unknown>, payloadJson: string, key: { hmac: string } | { rsa: string }): string {
+  const input = `${part(header)}.${Buffer.from(payloadJson).toString('base64url')}`
   const alg = String(header.alg)
   const bits = alg.slice(2)
   const signature = 'hmac' in key

@@ -6,7 +6,7 @@ import { Redis } from 'ioredis'
 import { makeLogger } from '../../src/logger.js'
 import { startProxy } from '../../src/server.js'
 import { uniquePrefix } from '../helpers/env.js'
-import { makeRsaPair, nowSeconds, signJwt } from '../helpers/hostile-tokens.js'
+import { makeRsaPair, nowSeconds, signJwt, signJwtText } from '../helpers/hostile-tokens.js'
 import { startOrigin } from '../helpers/origin.js'
 import { configText } from '../helpers/proxy.js'
 import { rawRequest } from '../helpers/raw-request.js'
@@ -17,7 +17,8 @@ import { waitFor } from '../helpers/replication.js'
 /**
  * Hostile tokens against a route verified with an RSA public key (RS256): `alg: none`,
  * HS/RS confusion (the public key used as an HMAC secret), another key, an algorithm not
- * allowed, expired, not yet valid, a missing or non-string tenant, oversize, garbage. Each is
+ * allowed, expired, not yet valid, issued in the future, without exp, an aud when none is
+ * configured, a missing or non-string tenant or user, oversize, garbage. Each is
  * passed to the upstream as BYPASS. The proof that the cache is neither read nor written is
  * Redis' own command counters (a private redis-server that only this proxy uses): not one
  * command while they are served. The proxy logs at trace level into a captured stream, and
@@ -87,7 +88,15 @@ t.test('hostile tokens bypass the cache without a single store command, never cr
     'tenant with spaces': rs({ tenant: ' t1 ', sub: 'u1' }),
     'tenant 300 characters': rs({ tenant: 't'.repeat(300), sub: 'u1' }),
     'tenant an unsafe integer': rs({ tenant: 2 ** 60, sub: 'u1' }),
+    // 2^53 + 1: JSON.parse rounds it to 2^53, another tenant of an upstream that reads integers exactly.
+    'tenant 2^53 + 1': signJwtText({ alg: 'RS256', typ: 'JWT' }, `{"tenant":9007199254740993,"sub":"u1","exp":${claims.exp}}`, { rsa: pair.privateKey }),
     'user an object': rs({ tenant: 't1', sub: { id: 'u1' } }),
+    'user missing': rs({ tenant: 't1', exp: claims.exp }),
+    'user an unsafe integer': rs({ ...claims, sub: 2 ** 60 }),
+    'exp missing': rs({ tenant: 't1', sub: 'u1' }),
+    'iat in the future': rs({ ...claims, iat: nowSeconds() + 600 }),
+    'iat not a number': rs({ ...claims, iat: 'now' }),
+    'aud, none configured': rs({ ...claims, aud: 'another-service' }),
     'payload an array': rs(['t1']),
     'payload a string': rs('t1'),
     'oversize (valid signature)': rs({ ...claims, padding: 'p'.repeat(9000) }),
