@@ -38,7 +38,9 @@ export function meetsClaimRules(payload: Record<string, unknown>, rules: ClaimRu
 /**
  * RFC 7519 section 4.1.3: a token whose `aud` does not name this service must be rejected.
  * With no audience configured, PyJWT rejects any token with a non-empty `aud` ("Invalid
- * audience"): it was issued for another service. Any `aud` here, even an empty one.
+ * audience"): it was issued for another service. (simplejwt turns that check off while its
+ * AUDIENCE is unset; an upstream may well keep it, and a bypass is the cheap side to err on.)
+ * Any `aud` here, even an empty one.
  */
 function hasUnexpectedAudience(payload: Record<string, unknown>, audience: string | undefined): boolean {
   return audience === undefined && Object.hasOwn(payload, 'aud')
