@@ -7,6 +7,7 @@ export interface RawIdentity {
   jwt?: {
     secret?: string; publicKey?: string; algorithms?: string[]
     claims?: { tenant?: string; user?: string }; issuer?: string; audience?: string; clockTolerance?: string | number
+    require?: Record<string, string | number | boolean>
   }
   header?: { tenant: string; user?: string }
 }
@@ -41,6 +42,7 @@ export function compileIdentity(raw: RawIdentity, problems: ProblemList): Identi
       claims: { tenant: jwt.claims?.tenant ?? 'tenant', user: jwt.claims?.user ?? 'sub' },
       issuer: jwt.issuer,
       audience: jwt.audience,
+      require: Object.freeze({ ...jwt.require }),
       clockToleranceSec: jwt.clockTolerance === undefined ? 0 : take(parseDuration(jwt.clockTolerance), [...path, 'clockTolerance'], problems, 0) / 1000,
     },
   }

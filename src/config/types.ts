@@ -47,6 +47,8 @@ export interface JwtConfig {
   readonly claims: { readonly tenant: string; readonly user: string }
   readonly issuer: string | undefined
   readonly audience: string | undefined
+  /** Claims a token must carry with exactly these values (simplejwt's `token_type: access`). */
+  readonly require: Readonly<Record<string, string | number | boolean>>
   readonly clockToleranceSec: number
 }
 

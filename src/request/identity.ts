@@ -53,7 +53,7 @@ export function identityWindow(identity: Identity): IdentityWindow | undefined {
 
 function makeJwtResolver(jwt: JwtConfig): IdentityResolver {
   const clockToleranceMs = jwt.clockToleranceSec * 1000
-  const rules: ClaimRules = { audience: jwt.audience, clockToleranceMs }
+  const rules: ClaimRules = { audience: jwt.audience, require: jwt.require, clockToleranceMs }
   const verify = createVerifier({
     key: jwt.key,
     algorithms: [...jwt.algorithms] as Algorithm[],

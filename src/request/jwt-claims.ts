@@ -27,12 +27,24 @@ export function requiredClaimsOf(jwt: Pick<JwtConfig, 'claims' | 'issuer' | 'aud
 
 export interface ClaimRules {
   readonly audience: string | undefined
+  readonly require: Readonly<Record<string, string | number | boolean>>
   readonly clockToleranceMs: number
 }
 
 /** A verified payload that passes every rule below (the registered claims of RFC 7519 section 4.1). */
 export function meetsClaimRules(payload: Record<string, unknown>, rules: ClaimRules, now: number): boolean {
   return !hasUnexpectedAudience(payload, rules.audience) && !hasUnacceptableIssuedAt(payload, rules.clockToleranceMs, now)
+    && carriesRequiredValues(payload, rules.require)
+}
+
+/**
+ * Claims the upstream checks by value (`identity.jwt.require`): djangorestframework-simplejwt
+ * refuses a refresh token as a bearer token ("Token has wrong type", `token_type` must be
+ * `access`), yet a refresh token is signed with the same key and carries the same claims.
+ */
+function carriesRequiredValues(payload: Record<string, unknown>, require: Readonly<Record<string, string | number | boolean>>): boolean {
+  for (const name of Object.keys(require)) if (payload[name] !== require[name]) return false
+  return true
 }
 
 /**

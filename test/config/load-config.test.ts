@@ -107,3 +107,10 @@ t.test('trustedProxies takes addresses, CIDR ranges and named ranges; anything e
 t.test('store.stampTtl is not a setting (stamps outlive the longest route lifetime by construction): naming it is an error, not a silent no-op', async (t) => {
   t.match(problemsOf(good.replace('  keyPrefix:', '  stampTtl: 1h\n  keyPrefix:')).join(), /store\.stampTtl: unknown key "stampTtl"/)
 })
+
+t.test('identity.jwt.require takes claim names with scalar values', async (t) => {
+  const withRequire = (value: string) => good.replace('    claims: { tenant: tenant, user: sub }\n', `    claims: { tenant: tenant, user: sub }\n    require: ${value}\n`)
+  t.same(problemsOf(withRequire('{ token_type: access }')), [])
+  t.match(problemsOf(withRequire('{ token_type: [access] }')).join(), /identity\.jwt\.require\.token_type: must be string,number,boolean/)
+  t.match(problemsOf(withRequire('{}')).join(), /identity\.jwt\.require: must NOT have fewer than 1 properties/)
+})
