@@ -25,9 +25,11 @@ export type PgoutputEvent =
   /**
    * The columns of a published table, as the stream will send its rows: before the first
    * change of the table in a session, and again after every schema change of it. With a
-   * publication column list, only the published columns.
+   * publication column list, only the published columns. `oid` is the table's pg_class
+   * oid: it survives ALTER TABLE ... RENAME, the name does not (the Relation message after
+   * a rename carries the new name under the same oid).
    */
-  | { readonly kind: 'relation'; readonly relation: RelationName; readonly columns: readonly string[] }
+  | { readonly kind: 'relation'; readonly oid: number; readonly relation: RelationName; readonly columns: readonly string[] }
   /** Type and origin messages: the library keeps what it needs from them. */
   | { readonly kind: 'skip'; readonly tag: string }
 
@@ -53,7 +55,7 @@ export function decodePgoutput(message: Pgoutput.Message): PgoutputEvent {
     case 'message':
       return decodeLogicalMessage(message)
     case 'relation':
-      return { kind: 'relation', relation: nameOf(message), columns: message.columns.map((column) => column.name) }
+      return { kind: 'relation', oid: message.relationOid, relation: nameOf(message), columns: message.columns.map((column) => column.name) }
     default:
       return { kind: 'skip', tag: message.tag }
   }
