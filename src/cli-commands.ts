@@ -6,7 +6,7 @@ import type { CompiledConfig } from './config/types.js'
 import { makeLogger } from './logger.js'
 import { makeStore } from './store/make-store.js'
 import { systemClock } from './clock.js'
-import { setupReplication } from './invalidation/setup-replication.js'
+import { setupReplication, type SetupReport } from './invalidation/setup-replication.js'
 import { describeMissingRuleColumns } from './invalidation/rule-columns.js'
 import { EVERYTHING_TAG } from './tags/tag-template.js'
 import { ProxyError } from './errors.js'
@@ -31,7 +31,7 @@ export async function runSetup(args: string[]): Promise<number> {
   try {
     const report = await setupReplication({ sql, slot: config.invalidation.slot, publication: config.invalidation.publication, tables: config.invalidation.tables, recreateLostSlot: values['recreate-lost-slot'] ?? false })
     console.log(`role ${report.role.name}: ${report.role.superuser ? 'superuser' : 'replication'}`)
-    console.log(`publication ${report.publication.name}: ${report.publication.created ? 'created' : 'exists'}${report.publication.addedTables.length ? `, added ${report.publication.addedTables.join(', ')}` : ''}`)
+    console.log(describePublication(report.publication))
     console.log(`slot ${report.slot.name}: ${report.slot.status}${report.slot.confirmedFlushLsn ? ` at ${report.slot.confirmedFlushLsn}` : ''}`)
     for (const table of report.tables) console.log(`table ${table.qualified}: replica identity ${table.replicaIdentity.toUpperCase()} (${table.identityColumns.join(', ') || 'no columns'})`)
     for (const warning of report.warnings) console.log(`warning: ${warning}`)
@@ -41,6 +41,15 @@ export async function runSetup(args: string[]): Promise<number> {
   } finally {
     await sql.end()
   }
+}
+
+function describePublication(publication: SetupReport['publication']): string {
+  const parts = [publication.created ? 'created' : 'exists']
+  if (publication.allTables) parts.push('FOR ALL TABLES')
+  if (publication.addedTables.length > 0) parts.push(`added ${publication.addedTables.join(', ')}`)
+  if (publication.removedTables.length > 0) parts.push(`removed ${publication.removedTables.join(', ')} (no rule names them)`)
+  if (publication.keptTables.length > 0) parts.push(`kept ${publication.keptTables.join(', ')} (no rule names them, but a configured table is missing)`)
+  return `publication ${publication.name}: ${parts.join(', ')}`
 }
 
 /** `purge`: invalidates tags or a tag pattern in the configured store. */

@@ -45,6 +45,14 @@ t.test('setup creates the publication then the slot, idempotently, and explains 
   const drifted = spawnSync(process.execPath, [CLI, 'setup', '--config', file], { env, encoding: 'utf8' })
   t.equal(drifted.status, 0, drifted.stderr)
   t.match(drifted.stdout, /warning: public\.peoples has no column client_id, named by its invalidation rules.*"people:\{client_id\}" invalidates people:\*/)
+
+  // A migration renames a watched table: setup warns, keeps the renamed table published, and
+  // still succeeds, so the proxy starts and the other tables keep their invalidation.
+  await db.sql.query('ALTER TABLE peoples RENAME TO persons')
+  const renamed = spawnSync(process.execPath, [CLI, 'setup', '--config', file], { env, encoding: 'utf8' })
+  t.equal(renamed.status, 0, renamed.stderr)
+  t.match(renamed.stdout, `publication ${db.publication}: exists, kept public.persons (no rule names them, but a configured table is missing)`)
+  t.match(renamed.stdout, /warning: table public\.peoples does not exist .*The publication keeps public\.persons/)
 })
 
 t.test('purge deletes the stamps of the given tags or pattern in the configured Redis', async (t) => {

@@ -21,10 +21,10 @@ async function publishedTables(): Promise<string[]> {
   return result.rows.map((r) => r.name)
 }
 
-t.test('refuses unknown tables, naming them, before creating anything', async (t) => {
-  await t.rejects(setupReplication(options({ ...tickets, missing: ['x:{id}'], gone: ['y:{id}'] })), {
+t.test('refuses a config none of whose tables exists (the wrong database?), naming them, before creating anything', async (t) => {
+  await t.rejects(setupReplication(options({ missing: ['x:{id}'], gone: ['y:{id}'] })), {
     code: 'CCP_REPLICATION_SETUP',
-    message: /table public\.missing does not exist.*table public\.gone does not exist/,
+    message: /none of the configured tables exists \(public\.missing, public\.gone\)/,
   })
   const slots = await db.sql.query('SELECT 1 FROM pg_replication_slots WHERE slot_name = $1', [db.slot])
   t.equal(slots.rowCount, 0, 'no slot was created')
@@ -79,4 +79,13 @@ t.test('a slot name taken by another plugin is refused, not dropped', async (t) 
   await db.sql.query(`SELECT pg_create_logical_replication_slot($1, 'test_decoding')`, [other])
   await t.rejects(setupReplication({ ...options(tickets), slot: other }), { code: 'CCP_REPLICATION_SETUP', message: /not a logical pgoutput slot/ })
   await db.sql.query('SELECT pg_drop_replication_slot($1)', [other])
+})
+
+t.test('a table removed from the config is removed from the publication (its changes would purge everything)', async (t) => {
+  await setupReplication(options({ ...tickets, peoples: ['people:{client_id}'], 'hr.events': ['attendance:{client_id}:{people_id}'] }))
+  t.same(await publishedTables(), ['hr.events', 'public.peoples', 'public.y_helpdesk_ticket'])
+  const report = await setupReplication(options({ ...tickets, peoples: ['people:{client_id}'] }))
+  t.same(report.publication.removedTables, ['hr.events'])
+  t.same(report.publication.keptTables, [])
+  t.same(await publishedTables(), ['public.peoples', 'public.y_helpdesk_ticket'])
 })
