@@ -28,6 +28,7 @@ export function makeMetrics() {
     watermarkAge: new Gauge({ name: 'ccp_watermark_age_seconds', help: 'Age of the newest applied replication heartbeat', registers: [registry] }),
     replicationState: new Gauge({ name: 'ccp_replication_state', help: '1 for the current state (leader, standby, disconnected)', labelNames: ['state'], registers: [registry] }),
     ruleColumnsMissing: new Gauge({ name: 'ccp_rule_columns_missing', help: 'Columns a table\'s invalidation rules name that the table lacks (renamed, dropped, misspelt); above 0, every change of the table invalidates widened tags', labelNames: ['table'], registers: [registry] }),
+    watchedTablesDrifted: new Gauge({ name: 'ccp_watched_tables_drifted', help: 'Watched tables whose name no longer matches the config, by kind: renamed (its rules follow it until a restart), missing (its rules invalidate nothing), unknown (a published table no rule names: each change purges every entry); 1 while it lasts', labelNames: ['table', 'kind'], registers: [registry] }),
     lastAppliedLsn: new Gauge({ name: 'ccp_last_applied_lsn', help: 'Last applied commit LSN as a number', registers: [registry] }),
     configReloads: new Counter({ name: 'ccp_config_reloads_total', help: 'Config reloads by result', labelNames: ['result'], registers: [registry] }),
   }

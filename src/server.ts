@@ -125,6 +125,9 @@ function startListener({ config, store, clock, log, metrics, recent }: ListenerW
     if (change.kind === 'missing') metrics.ruleColumnsMissing.set({ table: change.table.table }, change.table.missingColumns.length)
     else metrics.ruleColumnsMissing.set({ table: change.table }, 0)
   })
+  listener.on('tableDrift', (change) => {
+    if (change.kind !== 'ignored') metrics.watchedTablesDrifted.set({ table: change.drift.table, kind: change.drift.kind }, change.kind === 'found' ? 1 : 0)
+  })
   listener.on('applied', (applied) => {
     metrics.lastAppliedLsn.set(lsnAsNumber(applied.lsn))
     if (applied.tables.length === 0) return // a heartbeat only

@@ -55,10 +55,16 @@ async function checkWatermark(input: ReadinessInput): Promise<Check> {
 
 /** Rules naming missing columns are said, not failed on: those tables still invalidate (widened). */
 function checkReplication(status: ListenerStatus): Check {
-  const drift = describeRuleColumnDrift(status)
+  const drift = describeRuleColumnDrift(status) + describeTableDrift(status)
   return status.state === 'disconnected'
     ? { ok: false, detail: `disconnected${status.lastError ? `: ${status.lastError}` : ''}${drift}` }
     : { ok: true, detail: `${status.state}${drift}` }
+}
+
+function describeTableDrift(status: ListenerStatus): string {
+  if (status.tableDrift.length === 0) return ''
+  const tables = status.tableDrift.map((d) => d.kind === 'renamed' ? `${d.table} renamed to ${d.renamedTo}` : `${d.table} ${d.kind}`)
+  return `; watched tables differ from the config: ${tables.join(', ')}`
 }
 
 function describeRuleColumnDrift(status: ListenerStatus): string {

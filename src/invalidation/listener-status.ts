@@ -1,5 +1,6 @@
 import type { AppliedTransaction } from './replication-session.js'
 import type { DriftedTable } from './rule-column-drift.js'
+import type { TableDrift } from './table-drift.js'
 
 /** What the admin surface and metrics read: a snapshot, never the live counters. */
 export type ListenerState = 'leader' | 'standby' | 'disconnected'
@@ -26,6 +27,11 @@ export interface ListenerStatus {
    * not an outage: readiness does not fail on it.
    */
   readonly missingRuleColumns: readonly DriftedTable[]
+  /**
+   * Watched tables renamed (their rules follow them) or missing, and published tables no rule
+   * names (each change purges every entry), until the config is fixed. Not an outage either.
+   */
+  readonly tableDrift: readonly TableDrift[]
 }
 
 export interface ListenerStatusRecorder {
@@ -34,6 +40,7 @@ export interface ListenerStatusRecorder {
   recordApplied(applied: AppliedTransaction): void
   recordError(err: unknown): void
   recordRuleColumns(tables: readonly DriftedTable[]): void
+  recordTableDrift(tables: readonly TableDrift[]): void
   snapshot(): ListenerStatus
 }
 
@@ -46,6 +53,7 @@ export function makeListenerStatus(): ListenerStatusRecorder {
   let tagsPurged = 0
   let lastError: string | null = null
   let missingRuleColumns: readonly DriftedTable[] = []
+  let tableDrift: readonly TableDrift[] = []
   const byTable = new Map<string, { transactions: number; rows: number }>()
 
   function recordApplied(applied: AppliedTransaction): void {
@@ -75,6 +83,9 @@ export function makeListenerStatus(): ListenerStatusRecorder {
     recordRuleColumns(tables) {
       missingRuleColumns = [...tables]
     },
+    recordTableDrift(tables) {
+      tableDrift = [...tables]
+    },
     snapshot: () => ({
       state,
       lastAppliedLsn,
@@ -85,6 +96,7 @@ export function makeListenerStatus(): ListenerStatusRecorder {
       byTable: Object.fromEntries([...byTable].map(([table, c]) => [table, { ...c }])),
       lastError,
       missingRuleColumns,
+      tableDrift,
     }),
   }
 }

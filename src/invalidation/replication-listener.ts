@@ -16,11 +16,14 @@ import { startReplicationSession, type AppliedTransaction, type ReplicationSessi
 import { relationKey, type RelationName } from './row-change.js'
 import { makeRuleColumnDrift, type ColumnsSource, type DriftChange } from './rule-column-drift.js'
 import { describeMissingRuleColumns } from './rule-columns.js'
-import { setupReplication } from './setup-replication.js'
+import { setupReplication, type SetupReport } from './setup-replication.js'
+import { describeTableDrift, makeTableDrift, type TableDriftChange } from './table-drift.js'
+import { identifyRelation, withRenamedTables, type WatchedTableIdentities } from './table-identity.js'
 
 export type { AppliedTransaction } from './replication-session.js'
 export type { ListenerState, ListenerStatus } from './listener-status.js'
 export type { DriftChange, DriftedTable } from './rule-column-drift.js'
+export type { TableDrift, TableDriftChange } from './table-drift.js'
 
 /**
  * The invalidation leader loop. Every proxy replica runs one; the slot admits a single
@@ -54,6 +57,14 @@ export interface ListenerEvents {
   applied: [applied: AppliedTransaction]
   /** A table's rules started or stopped naming columns the table lacks. */
   ruleColumns: [change: DriftChange]
+  /** A watched table was found renamed or missing, or an unknown table published; or no longer. */
+  tableDrift: [change: TableDriftChange]
+}
+
+/** The stream's last description of a table, to identify it again when the rules change. */
+interface DescribedRelation {
+  readonly relation: RelationName
+  readonly oid: number
 }
 
 export class ReplicationListener extends EventEmitter<ListenerEvents> {
@@ -65,8 +76,15 @@ export class ReplicationListener extends EventEmitter<ListenerEvents> {
   readonly #backoff: Backoff
   readonly #status: ListenerStatusRecorder
   readonly #abort = new AbortController()
-  readonly #reportedUnknown = new Set<string>()
   readonly #ruleColumns = makeRuleColumnDrift()
+  readonly #tableDrift = makeTableDrift()
+  /** By the stream's current name: the configured name of a table renamed while we ran. */
+  readonly #renamed = new Map<string, RelationName>()
+  /** By the stream's current name: what a change of a table no rule applies to invalidates. */
+  readonly #unnamedActions = new Map<string, 'purge-everything' | 'ignore'>()
+  readonly #described = new Map<string, DescribedRelation>()
+  #identities: WatchedTableIdentities = { oids: new Map(), missingTables: [], allTablesPublication: false }
+  #missingRelations: readonly RelationName[] = []
   #rules: CompiledTableRules
   #session: ReplicationSession | undefined
   #loop: Promise<void> | undefined
@@ -123,6 +141,12 @@ export class ReplicationListener extends EventEmitter<ListenerEvents> {
     const changes = this.#ruleColumns.recheck(this.#rules, this.#options.clock.now())
     this.#status.recordRuleColumns(this.#ruleColumns.current())
     for (const change of changes) this.#reportRuleColumns(change)
+    this.#recheckTables()
+  }
+
+  /** The rules as the stream names tables: renamed tables keep their configured rules. */
+  get #streamRules(): CompiledTableRules {
+    return withRenamedTables(this.#rules, this.#renamed)
   }
 
   get #stopping(): boolean {
@@ -183,6 +207,7 @@ export class ReplicationListener extends EventEmitter<ListenerEvents> {
     try {
       const report = await setupReplication({ sql: this.#pool, slot: this.#config.slot, publication: this.#config.publication, tables: this.#config.tables, recreateLostSlot: true })
       for (const warning of report.warnings) this.#log.warn(warning)
+      this.#learnIdentities(report)
       for (const table of report.tables) this.#learnColumns(table.relation, table.columns, 'catalog')
       if (report.continuityBroken) this.#flushPending = true
       return await this.#flushIfPending(report.slot.status)
@@ -229,7 +254,9 @@ export class ReplicationListener extends EventEmitter<ListenerEvents> {
       connectionString: this.#config.database,
       slot: this.#config.slot,
       publication: this.#config.publication,
-      rules: () => this.#rules,
+      rules: () => this.#streamRules,
+      // A table first seen without a Relation message cannot be: the safe side all the same.
+      unknownTableAction: (relation) => this.#unnamedActions.get(relationKey(relation)) ?? 'purge-everything',
       maxRowsPerTable: this.#config.maxRowsPerTable,
       store: this.#options.store,
       clock: this.#options.clock,
@@ -240,8 +267,10 @@ export class ReplicationListener extends EventEmitter<ListenerEvents> {
       readConfirmedFlush: () => readConfirmedFlush(this.#pool, this.#config.slot),
       onLeader: () => this.#becomeLeader(),
       onApplied: (applied) => this.#recordApplied(applied),
-      onUnknownTables: (tables) => this.#reportUnknownTables(tables),
-      onRelation: (relation, columns) => this.#learnColumns(relation, columns, 'stream'),
+      onRelation: (relation, oid, columns) => {
+        this.#learnRelation({ relation, oid })
+        this.#learnColumns(relation, columns, 'stream')
+      },
     })
     this.#session = session
     if (this.#stopping) await session.stop() // stop() raced with the start of this attempt
@@ -267,17 +296,51 @@ export class ReplicationListener extends EventEmitter<ListenerEvents> {
     this.emit('applied', applied)
   }
 
-  #reportUnknownTables(tables: readonly RelationName[]): void {
-    for (const table of tables) {
-      const key = relationKey(table)
-      if (this.#reportedUnknown.has(key)) continue
-      this.#reportedUnknown.add(key)
-      this.#log.warn({ table: key }, 'the publication sends changes of a table no rule names; they invalidate nothing')
+  /** At every full setup: the oids of the configured tables, which ones are missing, the kind of publication. */
+  #learnIdentities(report: SetupReport): void {
+    const present = new Set(report.tables.map((table) => relationKey(table.relation)))
+    this.#missingRelations = this.#config.tables.filter((rule) => !present.has(relationKey(rule))).map(({ schema, table }) => ({ schema, table }))
+    this.#identities = {
+      oids: new Map(report.tables.map((table) => [table.oid, table.relation])),
+      missingTables: this.#missingRelations.map(relationKey),
+      allTablesPublication: report.publication.allTables,
+    }
+    this.#recheckTables()
+  }
+
+  /** Identifies a table from its Relation message before any of its changes is mapped to tags. */
+  #learnRelation(described: DescribedRelation): void {
+    const key = relationKey(described.relation)
+    this.#described.set(key, described)
+    const identity = identifyRelation(described.relation, described.oid, this.#identities, this.#rules)
+    if (identity.kind === 'renamed') this.#renamed.set(key, identity.configured)
+    else this.#renamed.delete(key)
+    if (identity.kind === 'unnamed') this.#unnamedActions.set(key, identity.action)
+    else this.#unnamedActions.delete(key)
+    this.#reportTableDrift(this.#tableDrift.learnRelation(described.relation, identity, this.#options.clock.now()))
+  }
+
+  /** Setup or a config reload: the missing tables (still named?) and every described table again. */
+  #recheckTables(): void {
+    const named = this.#missingRelations.filter((relation) => this.#rules.lookup(relation) !== undefined)
+    this.#identities = { ...this.#identities, missingTables: named.map(relationKey) }
+    this.#reportTableDrift(this.#tableDrift.learnMissing(this.#identities.missingTables, this.#options.clock.now()))
+    for (const described of this.#described.values()) this.#learnRelation(described)
+  }
+
+  /** Once per finding, where on-call looks: the log, the status, the gauge (server.ts). */
+  #reportTableDrift(changes: readonly TableDriftChange[]): void {
+    this.#status.recordTableDrift(this.#tableDrift.current())
+    for (const change of changes) {
+      if (change.kind === 'found') this.#log.warn({ table: change.drift.table, drift: change.drift }, describeTableDrift(change.drift))
+      else if (change.kind === 'resolved') this.#log.info({ table: change.drift.table, drift: change.drift.kind }, 'watched table drift resolved')
+      else this.#log.warn({ table: change.table, reason: change.reason }, 'the publication sends changes of a table no rule names; they invalidate nothing')
+      this.emit('tableDrift', change)
     }
   }
 
   #learnColumns(relation: RelationName, columns: readonly string[], source: ColumnsSource): void {
-    const change = this.#ruleColumns.learn(relation, columns, source, this.#rules, this.#options.clock.now())
+    const change = this.#ruleColumns.learn(relation, columns, source, this.#streamRules, this.#options.clock.now())
     this.#status.recordRuleColumns(this.#ruleColumns.current()) // the source may have changed, not the finding
     if (change !== undefined) this.#reportRuleColumns(change)
   }

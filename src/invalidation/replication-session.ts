@@ -12,7 +12,7 @@ import { INVALID_LSN, formatLsn, maxLsn, type Lsn } from './lsn.js'
 import { libraryAckArgument } from './replication-ack.js'
 import type { RelationName } from './row-change.js'
 import { sqlState } from './sql-client.js'
-import { makeTransactionTags, type TransactionTags } from './transaction-tags.js'
+import { makeTransactionTags, type TransactionTags, type UnknownTableAction } from './transaction-tags.js'
 
 /**
  * One connection attempt to the slot: a fresh LogicalReplicationService each time, because
@@ -46,6 +46,8 @@ export interface SessionOptions {
   readonly slot: string
   readonly publication: string
   readonly rules: () => CompiledTableRules
+  /** What a change of a table no rule names invalidates (nothing, or every entry). */
+  readonly unknownTableAction: UnknownTableAction
   readonly maxRowsPerTable: number
   readonly store: CacheStore
   readonly clock: Clock
@@ -57,9 +59,11 @@ export interface SessionOptions {
   readonly readConfirmedFlush: () => Promise<Lsn | undefined>
   readonly onLeader: () => void
   readonly onApplied: (applied: AppliedTransaction) => void
-  readonly onUnknownTables: (tables: readonly RelationName[]) => void
-  /** A Relation message: the columns the stream sends for this table from now on. */
-  readonly onRelation: (relation: RelationName, columns: readonly string[]) => void
+  /**
+   * A Relation message: the table's oid, current name and the columns the stream sends for
+   * it from now on. Called before any change of the table that follows it (flow control).
+   */
+  readonly onRelation: (relation: RelationName, oid: number, columns: readonly string[]) => void
 }
 
 export interface ReplicationSession {
@@ -185,7 +189,7 @@ class Session {
   async #handleEvent(event: PgoutputEvent): Promise<void> {
     switch (event.kind) {
       case 'begin':
-        this.#transaction = { tags: makeTransactionTags(this.#options.rules(), this.#options.maxRowsPerTable), heartbeatMs: undefined }
+        this.#transaction = { tags: makeTransactionTags(this.#options.rules(), this.#options.maxRowsPerTable, this.#options.unknownTableAction), heartbeatMs: undefined }
         return
       case 'change':
         this.#openTransaction().tags.add(event.change)
@@ -196,7 +200,7 @@ class Session {
       case 'commit':
         return this.#commit(event.endLsn, event.commitTimeMs)
       case 'relation':
-        this.#options.onRelation(event.relation, event.columns)
+        this.#options.onRelation(event.relation, event.oid, event.columns)
         return
       case 'skip':
         return
@@ -226,7 +230,6 @@ class Session {
     const transaction = this.#openTransaction()
     this.#transaction = undefined
     const summary = transaction.tags.summarize()
-    if (summary.unknownTables.length > 0) this.#options.onUnknownTables(summary.unknownTables)
     this.#pending.push({ endLsn, commitTimeMs, summary, heartbeatMs: transaction.heartbeatMs })
     this.#flushing ??= this.#flushPending().finally(() => { this.#flushing = undefined })
     if (this.#pending.length >= MAX_PENDING_COMMITS) await this.#flushing

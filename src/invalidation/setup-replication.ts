@@ -115,7 +115,7 @@ export function describeMissingTable(table: string, publication: Pick<Publicatio
  * listener ignores changes of tables no rule names unless a configured table is missing.
  */
 function allTablesWarning(name: string): string {
-  return `publication "${name}" is FOR ALL TABLES: changes of tables no rule names are ignored, except while a configured ` +
+  return `publication "${name}" is FOR ALL TABLES: changes of tables without rules are ignored, except while a configured ` +
     'table is missing (one of them may be it renamed): then each of them purges every cached entry. ' +
     'A publication FOR TABLE of the configured tables (DROP PUBLICATION, then setup) keeps a renamed table identifiable.'
 }

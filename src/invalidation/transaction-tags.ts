@@ -1,5 +1,5 @@
 import type { TableRule } from '../config/types.js'
-import { widestTag } from '../tags/tag-template.js'
+import { EVERYTHING_TAG, widestTag } from '../tags/tag-template.js'
 import { determineTags, type CompiledTableRules } from './determine-tags.js'
 import { changedRelations, relationKey, type RelationName, type RowChange } from './row-change.js'
 
@@ -8,6 +8,8 @@ import { changedRelations, relationKey, type RelationName, type RowChange } from
  * bounded for a one-million-row UPDATE: past `maxRowsPerTable` changes of one table, that
  * table collapses to its widest tags (what a TRUNCATE would invalidate) and its further
  * rows are only counted. Invalidating more is always safe; holding a million tags is not.
+ * A change of a table no rule names invalidates nothing or everything, as
+ * `unknownTableAction` decides (table-identity.ts).
  */
 export interface TransactionTags {
   add(change: RowChange): void
@@ -29,9 +31,12 @@ interface TableState {
   tags: Set<string>
 }
 
-export function makeTransactionTags(rules: CompiledTableRules, maxRowsPerTable: number): TransactionTags {
+export type UnknownTableAction = (relation: RelationName) => 'purge-everything' | 'ignore'
+
+export function makeTransactionTags(rules: CompiledTableRules, maxRowsPerTable: number, unknownTableAction: UnknownTableAction = () => 'ignore'): TransactionTags {
   const tables = new Map<string, TableState>()
   const unknown = new Map<string, RelationName>()
+  let purgesEverything = false
 
   function stateOf(relation: RelationName): TableState {
     const key = relationKey(relation)
@@ -43,7 +48,11 @@ export function makeTransactionTags(rules: CompiledTableRules, maxRowsPerTable: 
   function add(change: RowChange): void {
     for (const relation of changedRelations(change)) {
       const rule = rules.lookup(relation)
-      if (rule === undefined) { unknown.set(relationKey(relation), relation); continue }
+      if (rule === undefined) {
+        unknown.set(relationKey(relation), relation)
+        purgesEverything ||= unknownTableAction(relation) === 'purge-everything'
+        continue
+      }
       const state = stateOf(relation)
       state.rows += 1
       if (state.collapsed) continue
@@ -53,7 +62,7 @@ export function makeTransactionTags(rules: CompiledTableRules, maxRowsPerTable: 
   }
 
   function summarize(): TransactionSummary {
-    const tags = new Set<string>()
+    const tags = new Set<string>(purgesEverything ? [EVERYTHING_TAG] : [])
     for (const state of tables.values()) for (const tag of state.tags) tags.add(tag)
     return {
       tags: [...tags],
