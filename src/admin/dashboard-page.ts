@@ -38,7 +38,7 @@ export const DASHBOARD_HTML = `<!doctype html>
   <section><h2>Upstream offload</h2><div class="big" id="offload">-</div><div>requests not sent upstream</div></section>
   <section><h2>Invalidations per second</h2><div class="big" id="ips">-</div></section>
   <section><h2>Commit to purge (avg)</h2><div class="big" id="c2p">-</div></section>
-  <section><h2>Watermark age</h2><div class="big" id="watermark">-</div><div id="leader">-</div></section>
+  <section><h2>Watermark age</h2><div class="big" id="watermark">-</div><div id="leader">-</div><ul id="drift" class="bad" aria-label="config drift"></ul></section>
   <section class="wide"><h2>Routes</h2>
     <table><thead><tr><th scope="col">route</th><th scope="col">hit ratio</th><th scope="col">HIT</th><th scope="col">MISS</th><th scope="col">BYPASS</th><th scope="col">STALE</th></tr></thead><tbody id="routes"></tbody></table>
   </section>
@@ -88,6 +88,8 @@ export const DASHBOARD_HTML = `<!doctype html>
       $('watermark').className = 'big ' + (age !== null && age * 1000 <= s.freshnessBoundMs ? 'good' : 'bad')
     }
     $('leader').textContent = s.replication ? 'replication: ' + s.replication.state : 'replication: off (TTL only)'
+    const drift = $('drift'); drift.replaceChildren()
+    for (const line of driftLines(s.replication)) { const li = document.createElement('li'); li.textContent = line; drift.appendChild(li) }
     $('state').textContent = 'live, updated ' + new Date().toLocaleTimeString()
     const routes = $('routes'); routes.replaceChildren()
     for (const [name, r] of Object.entries(s.byRoute)) {
@@ -96,6 +98,15 @@ export const DASHBOARD_HTML = `<!doctype html>
     }
     const inv = $('invalidations'); inv.replaceChildren()
     for (const i of s.recentInvalidations) inv.appendChild(row([new Date(i.at).toLocaleTimeString(), i.tables.join(', '), i.tagCount, i.commitToPurgeMs === null ? '-' : i.commitToPurgeMs + ' ms', i.lsn]))
+  }
+
+  /** Where the config and the database disagree (the tables' rules no longer fit the schema): fix invalidation.tables. */
+  function driftLines(replication) {
+    if (!replication) return []
+    const columns = (replication.missingRuleColumns || []).map((d) => d.table + ': no column ' + d.missingColumns.join(', ') + ' (rules widened)')
+    const tables = (replication.tableDrift || []).map((d) => d.kind === 'renamed' ? d.table + ' renamed to ' + d.renamedTo
+      : d.kind === 'missing' ? d.table + ': missing' : d.table + ': no rule names it, each change purges everything')
+    return [...columns, ...tables]
   }
 
   function showLogin(message) {
