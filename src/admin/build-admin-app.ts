@@ -71,7 +71,7 @@ export async function buildAdminApp(deps: AdminDeps): Promise<FastifyInstance> {
   })
   app.post('/config/reload', async (_request, reply) => {
     const result = await deps.reload()
-    return result.ok ? { reloaded: true } : reply.code(422).send({ reloaded: false, problems: describeProblems(result) })
+    return result.ok ? { reloaded: true, pendingRestart: deps.holder.current().pendingRestart } : reply.code(422).send({ reloaded: false, problems: describeProblems(result) })
   })
   app.get('/explain', async (request, reply) => {
     const query = request.query as { method?: string; url?: string }

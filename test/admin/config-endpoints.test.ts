@@ -17,7 +17,7 @@ t.test('GET /config redacts secrets; validate and reload report problems', async
   t.match(await invalid.json(), { valid: false, problems: [/routes\[0\]\.ttl: is not a duration/] })
 
   const reloaded = await h.admin('/config/reload', { method: 'POST' })
-  t.same(await reloaded.json(), { reloaded: true })
+  t.same(await reloaded.json(), { reloaded: true, pendingRestart: [] })
 })
 
 t.test('readyz says which check failed', async (t) => {

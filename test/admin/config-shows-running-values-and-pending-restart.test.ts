@@ -11,7 +11,7 @@ t.test('after a reload, GET /config shows the key prefix in use, the new route T
 
   const original = await readFile(h.configFile, 'utf8')
   await writeFile(h.configFile, original.replace(h.keyPrefix, 'edited-prefix:').replace('ttl: 5m', 'ttl: 7m'))
-  t.same(await (await h.admin('/config/reload', { method: 'POST' })).json(), { reloaded: true })
+  t.same(await (await h.admin('/config/reload', { method: 'POST' })).json(), { reloaded: true, pendingRestart: ['store.keyPrefix'] }, 'the reload says what waits for a restart')
 
   const shown = await config()
   t.equal(shown.store.keyPrefix, h.keyPrefix, 'the prefix the store was made with')

@@ -9,7 +9,7 @@ t.test('a route added by a reload gets its counters at zero; the reload is count
 
   const original = await readFile(h.configFile, 'utf8')
   await writeFile(h.configFile, original.replace('routes:\n', 'routes:\n  - { name: added, path: /api/v2/added/, ttl: 1m, scope: tenant }\n'))
-  t.same(await (await h.admin('/config/reload', { method: 'POST' })).json(), { reloaded: true })
+  t.same(await (await h.admin('/config/reload', { method: 'POST' })).json(), { reloaded: true, pendingRestart: [] })
 
   const text = await metrics()
   t.equal(series(text, 'ccp_coalesced_waits_total', 'route="added",outcome="timeout"'), 0)
