@@ -48,6 +48,7 @@ const jwt = {
     issuer: nonEmpty,
     audience: nonEmpty,
     clockTolerance: duration,
+    requireExpiry: { type: 'boolean' },
     require: { type: 'object', minProperties: 1, additionalProperties: { type: ['string', 'number', 'boolean'] } },
   },
 }

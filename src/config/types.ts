@@ -49,6 +49,8 @@ export interface JwtConfig {
   readonly audience: string | undefined
   /** Claims a token must carry with exactly these values (simplejwt's `token_type: access`). */
   readonly require: Readonly<Record<string, string | number | boolean>>
+  /** A token must carry exp (default); false accepts tokens without it, as PyJWT does by default. */
+  readonly requireExpiry: boolean
   readonly clockToleranceSec: number
 }
 

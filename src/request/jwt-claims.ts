@@ -14,12 +14,15 @@ import type { JwtConfig } from '../config/types.js'
  * their types and values. The tenant and user claims make the key (identity.ts refuses a
  * value that is not a short string or a safe integer). exp bounds how long the token alone
  * authorises hits, whatever the upstream decides meanwhile about its user: without it, for
- * ever (simplejwt requires it as well). An issuer or an audience, once configured, must be
+ * ever (simplejwt requires it as well). `requireExpiry: false` is for upstreams that issue
+ * tokens without exp on purpose (PyJWT accepts them by default): such a token then authorises
+ * hits for as long as its signature verifies, as it authorises the upstream's answers. An issuer or an audience, once configured, must be
  * named by the token: fast-jwt checks iss and aud only when present, PyJWT refuses a token
  * without them (MissingRequiredClaimError).
  */
-export function requiredClaimsOf(jwt: Pick<JwtConfig, 'claims' | 'issuer' | 'audience'>): string[] {
-  const required = [jwt.claims.tenant, jwt.claims.user, 'exp']
+export function requiredClaimsOf(jwt: Pick<JwtConfig, 'claims' | 'issuer' | 'audience' | 'requireExpiry'>): string[] {
+  const required = [jwt.claims.tenant, jwt.claims.user]
+  if (jwt.requireExpiry) required.push('exp')
   if (jwt.issuer !== undefined) required.push('iss')
   if (jwt.audience !== undefined) required.push('aud')
   return required
