@@ -17,7 +17,7 @@ export function explainRequest(active: ActiveConfig, input: ExplainInput) {
   const fake = { method: input.method.toUpperCase(), url: input.url, headers, headersDistinct: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, [v]])) }
   const recv = decideRecv(active.config, active.resolveIdentity, fake as unknown as IncomingMessage)
   if (recv.action === 'pass') return { route: null, action: 'pass', why: 'no configured route matches; proxied without X-Cache' }
-  if (recv.action === 'bypass') return { route: recv.route.name, action: 'bypass', reason: recv.reason, why: REASONS[recv.reason].meaning }
+  if (recv.action === 'bypass') return { route: recv.route.name, action: 'bypass', reason: recv.reason, why: REASONS[recv.reason].meaning, ...tokenDetail(active, fake, recv.reason) }
   const key = makeCacheKey({ route: recv.route, identity: recv.identity, host: input.host, origin: { proto: input.proto, host: input.host }, pathname: recv.pathname, query: recv.query, varyNames: recv.route.vary, headers })
   return {
     route: recv.route.name,
@@ -29,4 +29,11 @@ export function explainRequest(active: ActiveConfig, input: ExplainInput) {
     key: entryKeyName(active.config.store, key),
     tags: makeEntryTags(recv.route, recv.identity, recv.params),
   }
+}
+
+/** Which check refused the token, for an INVALID-TOKEN bypass (the verifier's words, never the token). */
+function tokenDetail(active: ActiveConfig, request: object, reason: string): { detail?: string } {
+  if (reason !== 'INVALID-TOKEN') return {}
+  const verdict = active.resolveIdentity(request as IncomingMessage)
+  return !verdict.ok && verdict.detail !== undefined ? { detail: verdict.detail } : {}
 }

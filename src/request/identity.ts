@@ -1,14 +1,15 @@
 import { createVerifier, type Algorithm } from 'fast-jwt'
 import type { IncomingHttpHeaders } from 'node:http'
 import type { IdentityConfig, JwtConfig } from '../config/types.js'
-import { meetsClaimRules, requiredClaimsOf, validFromMs, type ClaimRules } from './jwt-claims.js'
+import { unmetClaimRule, requiredClaimsOf, validFromMs, type ClaimRules } from './jwt-claims.js'
 
 /** A verified identity: the only source of the tenant and user that keys are made from. */
 export interface Identity { readonly tenant: string; readonly user: string | undefined }
 
 export type IdentityVerdict =
   | { readonly ok: true; readonly identity: Identity }
-  | { readonly ok: false; readonly reason: 'NO-IDENTITY' | 'INVALID-TOKEN' }
+  /** `detail` says which check refused the token (for /explain; never the token itself). */
+  | { readonly ok: false; readonly reason: 'NO-IDENTITY' | 'INVALID-TOKEN'; readonly detail?: string }
 
 /** What a resolver reads of a request. `headersDistinct` is read only in header mode (Node builds it lazily). */
 export interface IdentitySource {
@@ -79,10 +80,11 @@ function makeJwtResolver(jwt: JwtConfig): IdentityResolver {
     let payload: Record<string, unknown>
     try {
       payload = verify(token) as Record<string, unknown>
-    } catch {
-      return { ok: false, reason: 'INVALID-TOKEN' }
+    } catch (err) {
+      return { ok: false, reason: 'INVALID-TOKEN', detail: (err as Error).message }
     }
-    if (!meetsClaimRules(payload, rules, now)) return { ok: false, reason: 'INVALID-TOKEN' }
+    const unmet = unmetClaimRule(payload, rules, now)
+    if (unmet !== undefined) return { ok: false, reason: 'INVALID-TOKEN', detail: unmet }
     const verdict = identityOf(payload)
     if (verdict.ok && token.length <= MAX_CACHED_TOKEN_LENGTH) remember(token, payload, verdict, now)
     return verdict
@@ -98,7 +100,8 @@ function makeJwtResolver(jwt: JwtConfig): IdentityResolver {
   function identityOf(payload: Record<string, unknown>): IdentityVerdict {
     const tenant = claimValue(payload[jwt.claims.tenant])
     const user = claimValue(payload[jwt.claims.user])
-    if (tenant === undefined || user === undefined) return { ok: false, reason: 'INVALID-TOKEN' }
+    if (tenant === undefined) return { ok: false, reason: 'INVALID-TOKEN', detail: `the tenant claim "${jwt.claims.tenant}" is not a string or a safe integer` }
+    if (user === undefined) return { ok: false, reason: 'INVALID-TOKEN', detail: `the user claim "${jwt.claims.user}" is not a string or a safe integer` }
     return { ok: true, identity: { tenant, user } }
   }
 
@@ -118,7 +121,7 @@ function makeJwtResolver(jwt: JwtConfig): IdentityResolver {
   return ({ headers }) => {
     const token = bearerToken(headers.authorization)
     if (token === undefined) return { ok: false, reason: 'NO-IDENTITY' }
-    if (token.length > MAX_TOKEN_LENGTH) return { ok: false, reason: 'INVALID-TOKEN' }
+    if (token.length > MAX_TOKEN_LENGTH) return { ok: false, reason: 'INVALID-TOKEN', detail: `the token is longer than ${MAX_TOKEN_LENGTH} characters` }
     const now = Date.now() // fast-jwt's clock: the window is compared on the same time base
     const known = verified.get(token)
     if (known !== undefined) {

@@ -34,10 +34,12 @@ export interface ClaimRules {
   readonly clockToleranceMs: number
 }
 
-/** A verified payload that passes every rule below (the registered claims of RFC 7519 section 4.1). */
-export function meetsClaimRules(payload: Record<string, unknown>, rules: ClaimRules, now: number): boolean {
-  return !hasUnexpectedAudience(payload, rules.audience) && !hasUnacceptableIssuedAt(payload, rules.clockToleranceMs, now)
-    && carriesRequiredValues(payload, rules.require)
+/** The first rule below a verified payload breaks (the registered claims of RFC 7519 section 4.1), in words; undefined when it meets them all. */
+export function unmetClaimRule(payload: Record<string, unknown>, rules: ClaimRules, now: number): string | undefined {
+  if (hasUnexpectedAudience(payload, rules.audience)) return 'the token has an aud claim and no audience is configured'
+  if (hasUnacceptableIssuedAt(payload, rules.clockToleranceMs, now)) return 'the token\'s iat is not a number or is later than now + clockTolerance'
+  if (!carriesRequiredValues(payload, rules.require)) return `the token lacks a required claim value (${Object.keys(rules.require).join(', ')})`
+  return undefined
 }
 
 /**

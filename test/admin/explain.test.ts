@@ -26,6 +26,20 @@ t.test('explain shows route, identity, key, tags or the bypass reason', async (t
   t.match(unrouted, { route: null, action: 'pass' })
 })
 
+t.test('explain says which check refused a token, in words, without echoing it', async (t) => {
+  const h = await startAdminHarness(t)
+  const explain = async (claims: Record<string, unknown>) => {
+    const token = makeToken(claims)
+    const body = await (await h.admin(`/explain?url=${encodeURIComponent('/api/v2/people/search/?q=a')}`, { headers: { 'x-explain-authorization': `Bearer ${token}` } })).json() as { detail?: string }
+    t.notMatch(JSON.stringify(body), token, 'the token is not echoed')
+    return body
+  }
+  t.match(await explain({ tenant: '42', sub: '7', exp: Math.floor(Date.now() / 1000) - 3600 }), { action: 'bypass', reason: 'INVALID-TOKEN', detail: /expired/ })
+  t.match(await explain({ tenant: '42', sub: '7', aud: 'billing' }), { reason: 'INVALID-TOKEN', detail: 'the token has an aud claim and no audience is configured' })
+  t.match(await explain({ tenant: '42' }), { reason: 'INVALID-TOKEN', detail: /sub/ })
+  t.match(await explain({ tenant: ['42'], sub: '7' }), { reason: 'INVALID-TOKEN', detail: 'the tenant claim "tenant" is not a string or a safe integer' })
+})
+
 t.test('explain/row shows which tags a row change would purge', async (t) => {
   const h = await startAdminHarness(t, { extra: invalidation })
   const post = (body: unknown) => h.admin('/explain/row', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
