@@ -317,7 +317,7 @@ export class ReplicationListener extends EventEmitter<ListenerEvents> {
     else this.#renamed.delete(key)
     if (identity.kind === 'unnamed') this.#unnamedActions.set(key, identity.action)
     else this.#unnamedActions.delete(key)
-    this.#reportTableDrift(this.#tableDrift.learnRelation(described.relation, identity, this.#options.clock.now()))
+    this.#reportTableDrift(this.#tableDrift.learnRelation(described.relation, described.oid, identity, this.#options.clock.now()))
   }
 
   /** Setup or a config reload: the missing tables (still named?) and every described table again. */

@@ -24,13 +24,16 @@ export type TableDriftChange =
 export interface TableDriftTracker {
   /** The configured tables setup did not find; replaces the previous list. */
   learnMissing(tables: readonly string[], now: number): TableDriftChange[]
-  /** What the Relation message of `relation` (its current name) was identified as. */
-  learnRelation(relation: RelationName, identity: RelationIdentity, now: number): TableDriftChange[]
+  /** What the Relation message of `relation` (its current name; `oid` its identity, which a rename keeps) was identified as. */
+  learnRelation(relation: RelationName, oid: number, identity: RelationIdentity, now: number): TableDriftChange[]
   current(): readonly TableDrift[]
 }
 
 export function makeTableDrift(): TableDriftTracker {
-  /** By the stream's current name (renamed, unknown) or the configured name (missing). */
+  /**
+   * Renamed and unknown tables by oid, so the next description of the same table (renamed
+   * back, or named by a fixed config) replaces the finding; missing tables by configured name.
+   */
   const drifts = new Map<string, TableDrift>()
   const ignored = new Set<string>()
 
@@ -59,9 +62,11 @@ export function makeTableDrift(): TableDriftTracker {
       const changes = [...drifts].filter(([, d]) => d.kind === 'missing' && !keep.has(d.table)).flatMap(([key]) => put(key, undefined))
       return [...changes, ...tables.flatMap((table) => put(`missing\u0000${table}`, { kind: 'missing', table, sinceMs: now }))]
     },
-    learnRelation(relation, identity, now) {
+    learnRelation(relation, oid, identity, now) {
       const table = relationKey(relation)
-      const changes = put(table, driftOf(table, identity, now))
+      const changes = put(`oid\u0000${oid}`, driftOf(table, identity, now))
+      // A configured table the stream now describes under its configured name exists after all.
+      if (identity.kind === 'named') changes.push(...put(`missing\u0000${table}`, undefined))
       if (identity.kind !== 'unnamed' || identity.action !== 'ignore') { ignored.delete(table); return changes }
       if (ignored.has(table)) return changes
       ignored.add(table)
