@@ -7,7 +7,7 @@ export interface RawIdentity {
   jwt?: {
     secret?: string; publicKey?: string; algorithms?: string[]
     claims?: { tenant?: string; user?: string }; issuer?: string; audience?: string; clockTolerance?: string | number
-    require?: Record<string, string | number | boolean>; requireExpiry?: boolean
+    require?: Record<string, string | number | boolean>; requireExpiry?: boolean; requiredClaims?: string[]
   }
   header?: { tenant: string; user?: string }
 }
@@ -44,6 +44,7 @@ export function compileIdentity(raw: RawIdentity, problems: ProblemList): Identi
       audience: jwt.audience,
       require: Object.freeze({ ...jwt.require }),
       requireExpiry: jwt.requireExpiry ?? true,
+      requiredClaims: Object.freeze([...(jwt.requiredClaims ?? [])]),
       clockToleranceSec: jwt.clockTolerance === undefined ? 0 : take(parseDuration(jwt.clockTolerance), [...path, 'clockTolerance'], problems, 0) / 1000,
     },
   }

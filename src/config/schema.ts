@@ -49,6 +49,7 @@ const jwt = {
     audience: nonEmpty,
     clockTolerance: duration,
     requireExpiry: { type: 'boolean' },
+    requiredClaims: { type: 'array', items: nonEmpty, minItems: 1 },
     require: { type: 'object', minProperties: 1, additionalProperties: { type: ['string', 'number', 'boolean'] } },
   },
 }

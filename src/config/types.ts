@@ -51,6 +51,8 @@ export interface JwtConfig {
   readonly require: Readonly<Record<string, string | number | boolean>>
   /** A token must carry exp (default); false accepts tokens without it, as PyJWT does by default. */
   readonly requireExpiry: boolean
+  /** Claims a token must carry, whatever their value (simplejwt's `jti`). */
+  readonly requiredClaims: readonly string[]
   readonly clockToleranceSec: number
 }
 

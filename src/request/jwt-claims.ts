@@ -20,8 +20,8 @@ import type { JwtConfig } from '../config/types.js'
  * named by the token: fast-jwt checks iss and aud only when present, PyJWT refuses a token
  * without them (MissingRequiredClaimError).
  */
-export function requiredClaimsOf(jwt: Pick<JwtConfig, 'claims' | 'issuer' | 'audience' | 'requireExpiry'>): string[] {
-  const required = [jwt.claims.tenant, jwt.claims.user]
+export function requiredClaimsOf(jwt: Pick<JwtConfig, 'claims' | 'issuer' | 'audience' | 'requireExpiry' | 'requiredClaims'>): string[] {
+  const required = [jwt.claims.tenant, jwt.claims.user, ...jwt.requiredClaims]
   if (jwt.requireExpiry) required.push('exp')
   if (jwt.issuer !== undefined) required.push('iss')
   if (jwt.audience !== undefined) required.push('aud')

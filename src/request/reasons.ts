@@ -8,7 +8,7 @@ export const REASONS = {
   'UNSUPPORTED-METHOD': { fwd: 'method', meaning: 'the method is not cached on this route (only GET/HEAD by default)' },
   'METHOD-OVERRIDE': { fwd: 'method', meaning: 'the request carries X-HTTP-Method-Override (or similar)' },
   'NO-IDENTITY': { fwd: 'bypass', meaning: 'no token or identity header: the upstream decides (usually 401)' },
-  'INVALID-TOKEN': { fwd: 'bypass', meaning: 'the token failed verification (signature, algorithm, size, exp missing or past, nbf or iat ahead, issuer or audience, tenant or user claim missing or unusable)' },
+  'INVALID-TOKEN': { fwd: 'bypass', meaning: 'the token failed verification (signature, algorithm, size, exp missing or past, nbf or iat ahead, issuer or audience, an aud with no audience configured, a required claim missing or not its required value, tenant or user claim missing or unusable)' },
   'NO-USER': { fwd: 'bypass', meaning: 'the route is per user and the gateway identity has no user header' },
   'UNSAFE-PATH': { fwd: 'bypass', meaning: 'the path has dot segments, encoded slashes or dots, empty segments or ;params' },
   'CLIENT-NO-CACHE': { fwd: 'request', meaning: 'the client asked for a refresh and the route honours it' },

@@ -12,7 +12,7 @@ import { JWT_SECRET } from '../helpers/tokens.js'
 t.test('the identity window of a token starts at the later of its nbf and iat, less clockTolerance', async (t) => {
   const resolve = makeIdentityResolver({
     kind: 'jwt',
-    jwt: { key: JWT_SECRET, keyKind: 'secret', algorithms: ['HS256'], claims: { tenant: 'tenant', user: 'sub' }, issuer: undefined, audience: undefined, require: {}, requireExpiry: true, clockToleranceSec: 5 },
+    jwt: { key: JWT_SECRET, keyKind: 'secret', algorithms: ['HS256'], claims: { tenant: 'tenant', user: 'sub' }, issuer: undefined, audience: undefined, require: {}, requireExpiry: true, requiredClaims: [], clockToleranceSec: 5 },
   })
   const windowOf = (payload: Record<string, unknown>) => {
     const verdict = resolve({ headers: { authorization: `Bearer ${signJwt({ alg: 'HS256' }, payload, { hmac: JWT_SECRET })}` }, headersDistinct: {} })
