@@ -296,6 +296,14 @@ export function makeCacheHooks(deps: CacheHooksDeps) {
       }
     }
     if (joined?.role === 'leader') {
+      const justStored = coalescer.storedSince(miss.key, miss.now)
+      if (justStored !== undefined) {
+        // The fetch this lookup missed stored and settled before this request joined: take its response.
+        finishFlight(miss.key, joined.flight, miss.acquired?.locked, { kind: 'stored', response: justStored })
+        metrics.coalesced.inc({ route: route.name, outcome: 'stored' })
+        if (miss.l1Generation !== undefined) l1?.put(miss.key, justStored, miss.tags, miss.l1Generation, clock.now())
+        return deliver(request, reply, route, justStored, clock.now(), 'HIT', '; collapsed')
+      }
       flight = joined.flight
       // One round trip (none more when the lookup took them): the stamps guarding the store, and the lock that tells other replicas to wait.
       // A request that looked up as hit-for-miss (no lock asked) and now leads asks for the lock here.

@@ -26,6 +26,8 @@ export function makeCoalescer(store: CacheStore, clock: Clock, hitForMissMs = 30
   const flights = new Map<string, { promise: Promise<FlightOutcome>; settle: (o: FlightOutcome) => void }>()
   const uncacheableUntil = new Map<string, number>()
   const remoteWaiters = new Map<string, Set<() => void>>()
+  /** Responses stored by this process's fetches, for a moment: see storedSince. */
+  const recentlyStored = new Map<string, { readonly response: CachedResponse; readonly at: number }>()
   const unsubscribe = store.onFill((key) => {
     for (const wake of remoteWaiters.get(key) ?? []) wake()
   })
@@ -48,6 +50,7 @@ export function makeCoalescer(store: CacheStore, clock: Clock, hitForMissMs = 30
         settle(outcome) {
           if (flights.get(key) !== entry) return
           flights.delete(key)
+          if (outcome.kind === 'stored') remember(key, outcome.response)
           resolve(outcome)
         },
       },
@@ -62,6 +65,26 @@ export function makeCoalescer(store: CacheStore, clock: Clock, hitForMissMs = 30
     const until = uncacheableUntil.get(key)
     if (until !== undefined && until > clock.now()) return 'uncoalesced'
     return flights.has(key) ? 'follower' : 'leader'
+  }
+
+  function remember(key: string, response: CachedResponse): void {
+    // Only a store dates it: a request that passed the response on (below) does not make it newer.
+    if (recentlyStored.get(key)?.response === response) return
+    if (recentlyStored.size >= RECENTLY_STORED_SIZE) recentlyStored.delete(recentlyStored.keys().next().value as string)
+    recentlyStored.set(key, { response, at: clock.now() })
+  }
+
+  /**
+   * The response a fetch of this process stored for `key` after `since` (a request's
+   * start), if within the last RECENTLY_STORED_MS. A request whose lookup was in Redis while
+   * that fetch stored and settled found nothing and no flight to follow; it takes that response
+   * as a follower would have, instead of fetching the key a second time.
+   */
+  function storedSince(key: string, since: number): CachedResponse | undefined {
+    const stored = recentlyStored.get(key)
+    if (stored === undefined) return undefined
+    if (stored.at < clock.now() - RECENTLY_STORED_MS) { recentlyStored.delete(key); return undefined }
+    return stored.at > since ? stored.response : undefined
   }
 
   /** Remembers that a key's response was uncacheable, so its requests stop queueing behind each other. */
@@ -86,10 +109,13 @@ export function makeCoalescer(store: CacheStore, clock: Clock, hitForMissMs = 30
     })
   }
 
-  return { join, peek, markUncacheable, waitForRemoteFill, close: unsubscribe }
+  return { join, peek, storedSince, markUncacheable, waitForRemoteFill, close: unsubscribe }
 }
 
 export type Coalescer = ReturnType<typeof makeCoalescer>
+
+const RECENTLY_STORED_SIZE = 1024
+const RECENTLY_STORED_MS = 2_000
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
   return new Promise((resolve) => {
