@@ -28,6 +28,7 @@ export function makeCoalescer(store: CacheStore, clock: Clock, hitForMissMs = 30
   const remoteWaiters = new Map<string, Set<() => void>>()
   /** Responses stored by this process's fetches, for a moment: see storedSince. */
   const recentlyStored = new Map<string, { readonly response: CachedResponse; readonly at: number }>()
+  let recentlyStoredBytes = 0
   const unsubscribe = store.onFill((key) => {
     for (const wake of remoteWaiters.get(key) ?? []) wake()
   })
@@ -70,8 +71,23 @@ export function makeCoalescer(store: CacheStore, clock: Clock, hitForMissMs = 30
   function remember(key: string, response: CachedResponse): void {
     // Only a store dates it: a request that passed the response on (below) does not make it newer.
     if (recentlyStored.get(key)?.response === response) return
-    if (recentlyStored.size >= RECENTLY_STORED_SIZE) recentlyStored.delete(recentlyStored.keys().next().value as string)
-    recentlyStored.set(key, { response, at: clock.now() })
+    forget(key)
+    const now = clock.now()
+    recentlyStored.set(key, { response, at: now })
+    recentlyStoredBytes += response.body.length
+    // Oldest first (insertion order): past the window, or beyond the bounds, they go.
+    for (const [oldest, stored] of recentlyStored) {
+      const within = stored.at >= now - RECENTLY_STORED_MS && recentlyStored.size <= RECENTLY_STORED_SIZE && recentlyStoredBytes <= RECENTLY_STORED_BYTES
+      if (within || oldest === key) break
+      forget(oldest)
+    }
+  }
+
+  function forget(key: string): void {
+    const stored = recentlyStored.get(key)
+    if (stored === undefined) return
+    recentlyStored.delete(key)
+    recentlyStoredBytes -= stored.response.body.length
   }
 
   /**
@@ -83,7 +99,7 @@ export function makeCoalescer(store: CacheStore, clock: Clock, hitForMissMs = 30
   function storedSince(key: string, since: number): CachedResponse | undefined {
     const stored = recentlyStored.get(key)
     if (stored === undefined) return undefined
-    if (stored.at < clock.now() - RECENTLY_STORED_MS) { recentlyStored.delete(key); return undefined }
+    if (stored.at < clock.now() - RECENTLY_STORED_MS) { forget(key); return undefined }
     return stored.at > since ? stored.response : undefined
   }
 
@@ -114,7 +130,9 @@ export function makeCoalescer(store: CacheStore, clock: Clock, hitForMissMs = 30
 
 export type Coalescer = ReturnType<typeof makeCoalescer>
 
-const RECENTLY_STORED_SIZE = 1024
+/** Bounds of the responses kept for storedSince: a moment's worth, never much memory. */
+const RECENTLY_STORED_SIZE = 256
+const RECENTLY_STORED_BYTES = 4 << 20
 const RECENTLY_STORED_MS = 2_000
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
