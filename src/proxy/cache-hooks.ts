@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http'
+import type { Socket } from 'node:net'
 import type { Readable } from 'node:stream'
 import type { Logger } from 'pino'
 import type { Clock } from '../clock.js'
@@ -25,7 +26,7 @@ import { makeForwardHeaders } from './forward-headers.js'
 import { isProxyError } from '../errors.js'
 import { makeL1Cache } from './l1-cache.js'
 import { makeMissRates } from './miss-rates.js'
-import { requestIdOf } from './request-id.js'
+import { requestIdFrom } from './request-id.js'
 
 export interface CacheHooksDeps {
   readonly holder: ConfigHolder
@@ -92,7 +93,18 @@ const MEMO_SIZE = 4096
 const MEMO_TAIL = 32
 const RESOLVED = Symbol('ccp.resolved')
 type WithResolved = IncomingMessage & { [RESOLVED]?: Resolved }
+/** A connection's last fast-path hit: the memo it used, its header block, and the headers object Node parsed from it. */
+interface LastRequest { readonly memo: Memo; readonly rawHeaders: readonly string[]; readonly headers: IncomingHttpHeaders }
+const LAST_REQUEST = Symbol('ccp.lastRequest')
+type WithLastRequest = Socket & { [LAST_REQUEST]?: LastRequest }
 const NO_NAMES: readonly string[] = []
+
+/** Two raw header lists (names as sent, values) are the same, in the same order. */
+function sameHeaderBlock(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
+}
 
 /** The Fastify adapter of the request path: recv -> key -> lookup -> (deliver | fetch -> store). */
 export function makeCacheHooks(deps: CacheHooksDeps) {
@@ -139,6 +151,25 @@ export function makeCacheHooks(deps: CacheHooksDeps) {
     return memo
   }
 
+  /**
+   * A keep-alive connection that sends the same request again (a client polling a list, a load
+   * generator) is answered from what its last fast-path hit used, found without hashing the
+   * request's text or parsing its headers again: same connection (so the same peer, which is all
+   * trustedProxies reads besides headers), same URL and the same header block, name by name and
+   * value by value, so every header-based check memoApplies makes (Host, Vary values, method
+   * override, client no-cache, forwarded headers) has the same answer, and the headers object
+   * Node parsed for that request is this one's too. Config, learned Vary names and the token's
+   * window are checked again, as for any memo.
+   */
+  function repeatedOnConnection(req: IncomingMessage, url: string, active: ActiveConfig): LastRequest | undefined {
+    const last = (req.socket as WithLastRequest | null | undefined)?.[LAST_REQUEST]
+    if (last === undefined) return undefined
+    const memo = last.memo
+    if (memo.url !== url || memo.active !== active || memo.varyEpoch !== varyEpoch || !sameHeaderBlock(last.rawHeaders, req.rawHeaders)) return undefined
+    const now = Date.now() // the token window's time base (fast-jwt's)
+    return now >= memo.notBefore && now <= memo.until ? last : undefined
+  }
+
   function memoApplies(memo: Memo, req: IncomingMessage, url: string, authorization: string, active: ActiveConfig): boolean {
     const headers = req.headers
     if (memo.url !== url || memo.authorization !== authorization || memo.active !== active || memo.varyEpoch !== varyEpoch || memo.host !== headers.host) return false
@@ -178,23 +209,31 @@ export function makeCacheHooks(deps: CacheHooksDeps) {
   function serveFromL1(req: IncomingMessage, res: ServerResponse): boolean {
     if (l1 === undefined || req.method !== 'GET' || !fastPathOpen) return false
     const active = deps.holder.current()
-    const resolved = resolve(req, active)
+    const repeated = repeatedOnConnection(req, req.url ?? '/', active)
+    const resolved = repeated?.memo ?? resolve(req, active)
     ;(req as WithResolved)[RESOLVED] = resolved
     const key = resolved.key
     if (key === undefined) return false
     const now = clock.now()
     const entry = l1.get(key, now, active.config.invalidation?.freshnessBoundMs)
     if (entry === undefined) return false
+    const headers = repeated?.headers ?? req.headers
     const { age, ttl } = hitTiming(entry.response, now)
-    const requestId = requestIdOf(req)
-    if (!writeHitFromL1(req.headers, res, l1, key, entry, requestId, age, cacheStatusHit(ttl))) return false
+    const requestId = requestIdFrom(headers)
+    if (!writeHitFromL1(headers, res, l1, key, entry, requestId, age, cacheStatusHit(ttl))) return false
     const route = (resolved.recv as LookupRecv).route
     const hits = (resolved as Partial<Memo>).hits ?? hitRecorder(route.name)
     hits.requests.inc()
     hits.latency.observe(Math.max(0, clock.now() - now) / 1000)
     if (deps.log.isLevelEnabled('debug')) deps.log.child({ reqId: requestId }).debug({ route: route.name, cache: 'HIT', reason: undefined }, 'cache')
     fastPathServed++
+    if (repeated === undefined && (resolved as Partial<Memo>).url !== undefined) rememberOnConnection(req, resolved as Memo, headers)
     return true
+  }
+
+  function rememberOnConnection(req: IncomingMessage, memo: Memo, headers: IncomingHttpHeaders): void {
+    const socket = req.socket as WithLastRequest | null | undefined
+    if (socket != null) socket[LAST_REQUEST] = { memo, rawHeaders: req.rawHeaders, headers }
   }
 
   /** What the fast path computed for this request, if it ran with the same config. */
