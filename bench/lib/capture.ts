@@ -4,9 +4,14 @@ import type { CapturedResponse } from '../servers/ceiling-server.js'
 /** Framing and per-response headers a server adds by itself; everything else is replayed as captured. */
 const NOT_REPLAYED = new Set(['date', 'connection', 'keep-alive', 'transfer-encoding', 'content-length'])
 
-/** Fetches one response and keeps its status, end-to-end headers and body bytes. */
+/**
+ * Fetches one response and keeps its status, end-to-end headers and body bytes. fetch() asks for
+ * gzip unless told otherwise and hands back the decoded bytes, so a capture without an
+ * Accept-Encoding of its own asks for identity: the headers kept are those of the bytes kept
+ * (the form wrk, which sends no Accept-Encoding, is answered with).
+ */
 export async function captureResponse(url: string, path: string, headers: Record<string, string>): Promise<CapturedResponse> {
-  const response = await fetch(url + path, { headers })
+  const response = await fetch(url + path, { headers: { 'accept-encoding': 'identity', ...headers } })
   const body = Buffer.from(await response.arrayBuffer())
   const kept: [string, string][] = []
   response.headers.forEach((value, name) => { if (!NOT_REPLAYED.has(name)) kept.push([name, value]) })

@@ -81,7 +81,7 @@ function mixTables(m: NonNullable<Exclude<BenchResults['mix'], Failed>>): string
   return [
     `${m.readRatePerSec} reads/s offered for ${m.measuredSec} s after warm-up (${m.reads} sent, ${m.readsSkipped} skipped at the in-flight cap, ${m.readErrors} errors); ` +
       `writes/s ${JSON.stringify(m.writeRatesPerSec)} (achieved ${m.writes.achievedPerSec}/s: ${m.writes.ticket} ticket, ${m.writes.attendance} attendance, ${m.writes.person} person updates).`,
-    table(['route', 'requests', 'hit ratio', 'X-Cache'], Object.entries(m.byRoute).map(([route, r]) => [route, r.requests, r.hitRatio, Object.entries(r.xcache).map(([k, v]) => `${k}: ${v}`).join(', ')])),
+    table(['route', 'requests', 'hit ratio', 'hit ratio, last 60 s', 'X-Cache and Cache-Status detail'], Object.entries(m.byRoute).map(([route, r]) => [route, r.requests, r.hitRatio, r.lastMinuteHitRatio ?? '–', Object.entries(r.xcache).map(([k, v]) => `${k}: ${v}`).join(', ')])),
     `Hit ratio per 10 s window: ${Object.entries(m.hitRatioByWindow).map(([route, w]) => `${route} ${w.join(' → ')}`).join('; ')}.`,
     `Upstream offload (requests served from the cache): **${m.upstreamOffload}**. Proxy-reported upstream fetches: ${m.proxyReported.upstreamFetches}.`,
     `Stale reads (ticket versions checked against commit history, bound ${s.boundMs} ms): **${s.staleBeyondBound} beyond the bound**, ${s.staleWithinBound} within it, ` +

@@ -30,7 +30,7 @@ export interface MixResult {
   /** Due reads not sent because MAX_IN_FLIGHT were pending (whole run, warm-up included). */
   readonly readsSkipped: number
   readonly readErrors: number
-  readonly byRoute: Record<string, { requests: number; hits: number; hitRatio: number | null; xcache: Record<string, number> }>
+  readonly byRoute: Record<string, { requests: number; hits: number; hitRatio: number | null; lastMinuteHitRatio: number | null; xcache: Record<string, number> }>
   /** Hit ratio per route in consecutive 10 s windows of the measured period (is it still warming up?). */
   readonly hitRatioByWindow: Record<string, (number | null)[]>
   readonly upstreamOffload: number | null
@@ -106,7 +106,9 @@ async function readOnce(ctx: BenchContext, pool: Pool, request: MixRequest, run:
     const body = Buffer.from(await response.body.arrayBuffer())
     if (!run.measuring) return
     const xcache = String(response.headers['x-cache'] ?? (response.statusCode === 200 ? 'NONE' : `STATUS-${response.statusCode}`))
-    count(run.tally, request.route, xcache, wallMs() - run.startedAt)
+    // Why a request was not a hit (NOT-FOUND: never stored or evicted, EXPIRED, INVALIDATED ...), from its Cache-Status.
+    const detail = xcache === 'HIT' ? undefined : /detail=([A-Z-]+)/.exec(String(response.headers['cache-status'] ?? ''))?.[1]
+    count(run.tally, request.route, xcache, detail === undefined ? xcache : `${xcache} ${detail}`, wallMs() - run.startedAt)
     countWindow(run.tally, request.route, xcache === 'HIT', Math.floor((run.startedAt - run.measureFrom) / WINDOW_MS))
     if (request.route === 'tickets' && response.statusCode === 200) run.checker.checkRead(run.startedAt, servedVersions(body))
   } catch {
@@ -114,9 +116,9 @@ async function readOnce(ctx: BenchContext, pool: Pool, request: MixRequest, run:
   }
 }
 
-function count(tally: Tally, route: RouteName, xcache: string, latencyMs: number): void {
+function count(tally: Tally, route: RouteName, xcache: string, outcome: string, latencyMs: number): void {
   const counts = tally.byRoute.get(route) ?? {}
-  counts[xcache] = (counts[xcache] ?? 0) + 1
+  counts[outcome] = (counts[outcome] ?? 0) + 1
   tally.byRoute.set(route, counts)
   const samples = tally.latency.get(xcache) ?? []
   samples.push(latencyMs)
@@ -149,6 +151,17 @@ function scheduleSnapshot(proxy: BenchProxy, afterMs: number): Promise<ProxySnap
   return new Promise((resolve, reject) => setTimeout(() => snapshot(proxy).then(resolve, reject), afterMs))
 }
 
+/**
+ * The hit ratio over the last six complete 10 s windows: where the route stands once warm, as the
+ * whole-run figure (which counts the cold start) does not say. A window past the measured
+ * seconds is partial and left out.
+ */
+function lastMinuteRatio(windows: readonly [number, number][], measuredSec: number): number | null {
+  const complete = Math.min(windows.length, Math.floor(measuredSec * 1000 / WINDOW_MS))
+  const last = windows.slice(Math.max(0, complete - 6), complete)
+  return ratio(last.reduce((sum, [h]) => sum + h, 0), last.reduce((sum, [, n]) => sum + n, 0))
+}
+
 function summarizeMix(parts: {
   tally: Tally; reads: { started: number; skipped: number }; writes: WriteCounts; checker: StaleChecker
   proxyBefore: ProxySnapshot; proxyAfter: ProxySnapshot; measuredSec: number
@@ -159,7 +172,7 @@ function summarizeMix(parts: {
   for (const [route, xcache] of parts.tally.byRoute) {
     const total = Object.values(xcache).reduce((a, b) => a + b, 0)
     const routeHits = xcache['HIT'] ?? 0
-    byRoute[route] = { requests: total, hits: routeHits, hitRatio: ratio(routeHits, total), xcache }
+    byRoute[route] = { requests: total, hits: routeHits, hitRatio: ratio(routeHits, total), lastMinuteHitRatio: lastMinuteRatio(parts.tally.windows.get(route) ?? [], parts.measuredSec), xcache }
     requests += total
     hits += routeHits
   }
