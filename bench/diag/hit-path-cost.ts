@@ -1,19 +1,10 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer, IncomingMessage, type IncomingHttpHeaders, type OutgoingHttpHeaders, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { createSigner } from 'fast-jwt'
-import { Redis } from 'ioredis'
-import { makeManualClock } from '../../src/clock.js'
-import { makeLogger } from '../../src/logger.js'
-import { startProxy } from '../../src/server.js'
+import { IncomingMessage, type IncomingHttpHeaders, type OutgoingHttpHeaders, type ServerResponse } from 'node:http'
+import { PATH, startDiagProxy } from './diag-proxy.js'
 
 /**
  * A diagnosis, not a scenario: the JavaScript the L1 fast path runs per HIT, with no socket and
  * no kernel in the measurement, against what the Node ceiling runs per request (a Map lookup,
- * writeHead and end). The proxy is the real one (startProxy, config/helpdesk.yaml's tickets
- * route, Redis with L1; keys under ccp-diag-hit:<pid>:, deleted at the end) in front of a local origin; the primed hit is then replayed
+ * writeHead and end). The proxy is the real one, primed (diag-proxy.ts); the hit is then replayed
  * through the server's own 'request' listener with a request object carrying wrk's headers and a
  * response whose writeHead and end only count. Repeatable to a few ns on a quiet core, so it
  * shows what a change to the hit path's code is worth where the throughput runs cannot (their
@@ -23,8 +14,6 @@ import { startProxy } from '../../src/server.js'
  */
 const ROUNDS = 5
 const CALLS_PER_ROUND = 1_000_000
-const SECRET = 'diag-secret-with-enough-entropy-0123456789'
-const PATH = '/api/v2/helpdesk/tickets/?limit=20'
 
 interface CountingResponse { writeHead(status: number, headers: readonly string[] | OutgoingHttpHeaders): CountingResponse; end(body?: Buffer): void; bytes: number }
 
@@ -54,30 +43,6 @@ class FakeRequest {
   }
 }
 
-async function startOrigin(body: Buffer): Promise<{ url: string; close(): Promise<void> }> {
-  const server = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json', vary: 'Accept' }).end(body))
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => new Promise((resolve) => server.close(() => resolve())) }
-}
-
-function configYaml(): string {
-  return `upstream: "\${UPSTREAM_URL}"
-listen: { host: 127.0.0.1, port: 0 }
-store:
-  redis: "\${REDIS_URL}"
-  keyPrefix: "\${KEY_PREFIX}"
-  l1: { enabled: true, maxEntries: 1000, maxSize: 64mb, maxAge: 1h }
-identity:
-  jwt:
-    secret: \${JWT_SECRET}
-    algorithms: [HS256]
-    claims: { tenant: tenant, user: sub }
-routes:
-  - { name: tickets, path: /api/v2/helpdesk/tickets/, ttl: 5m, scope: user, vary: [Accept], tags: ["tickets:{tenant}:{user}", "tickets:{tenant}"] }
-log: { level: silent }
-`
-}
-
 function timeRounds(label: string, call: () => void): { label: string; nsPerCall: number[] } {
   for (let i = 0; i < CALLS_PER_ROUND; i++) call() // warm-up: the JIT's tiers
   const nsPerCall: number[] = []
@@ -90,27 +55,9 @@ function timeRounds(label: string, call: () => void): { label: string; nsPerCall
 }
 
 async function main(): Promise<void> {
-  const body = Buffer.from(JSON.stringify({ results: Array.from({ length: 20 }, (_, i) => ({ id: i, subject: 'x'.repeat(800) })) }))
-  const origin = await startOrigin(body)
-  const dir = mkdtempSync(join(tmpdir(), 'ccp-diag-'))
-  const configFile = join(dir, 'config.yaml')
-  writeFileSync(configFile, configYaml())
-  // A clock that stands still: the primed copy never ages out of L1 (maxAge) while the rounds run.
-  const clock = makeManualClock(Date.now())
-  const redisUrl = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379'
-  const keyPrefix = `ccp-diag-hit:${process.pid}:`
-  const proxy = await startProxy({ configFile, env: { UPSTREAM_URL: origin.url, JWT_SECRET: SECRET, REDIS_URL: redisUrl, KEY_PREFIX: keyPrefix }, watch: false, clock, log: makeLogger('silent') })
+  const diag = await startDiagProxy({ keyPrefix: `ccp-diag-hit:${process.pid}:` })
+  const { proxy, headers, body } = diag
   try {
-    await waitForStore(proxy.store)
-    const token = createSigner({ key: SECRET, algorithm: 'HS256' })({ tenant: 1, sub: 7, exp: Math.floor(Date.now() / 1000) + 3600 })
-    // wrk's headers, and the Accept that fetch adds (the route varies on it): the same key as the priming requests.
-    const headers: IncomingHttpHeaders = { host: new URL(proxy.url).host, authorization: `Bearer ${token}`, 'x-tenant-id': '1', accept: '*/*' }
-    for (const expected of ['MISS', 'HIT', 'HIT']) {
-      const response = await fetch(proxy.url + PATH, { headers: { authorization: headers.authorization as string, 'accept-encoding': 'identity' } })
-      await response.arrayBuffer()
-      const xcache = response.headers.get('x-cache')
-      if (xcache !== expected) throw new Error(`priming: expected ${expected}, got ${xcache}`)
-    }
     const listener = proxy.app.server.listeners('request')[0] as (req: IncomingMessage, res: ServerResponse) => void
     const rawHeaders = ['Host', headers.host, 'Authorization', headers.authorization, 'X-Tenant-Id', '1', 'Accept', '*/*'] as string[]
     // One connection sending the same request again, as wrk does: a new request object each
@@ -133,28 +80,8 @@ async function main(): Promise<void> {
     })
     printTable([proxyRun, ceilingRun])
   } finally {
-    await proxy.close()
-    await origin.close()
-    await deleteKeys(redisUrl, keyPrefix)
-    rmSync(dir, { recursive: true, force: true })
+    await diag.close()
   }
-}
-
-/** The store's client does not queue commands while it connects (every one fails fast): ping until one answers. */
-async function waitForStore(store: { ping(): Promise<unknown> }): Promise<void> {
-  const deadline = Date.now() + 5000
-  for (;;) {
-    try { return void await store.ping() } catch (err) {
-      if (Date.now() > deadline) throw err
-      await new Promise((resolve) => setTimeout(resolve, 20))
-    }
-  }
-}
-
-async function deleteKeys(redisUrl: string, prefix: string): Promise<void> {
-  const redis = new Redis(redisUrl)
-  for await (const keys of redis.scanStream({ match: `${prefix}*`, count: 500 }) as AsyncIterable<string[]>) if (keys.length > 0) await redis.unlink(...keys)
-  await redis.quit()
 }
 
 function printTable(runs: { label: string; nsPerCall: number[] }[]): void {
