@@ -1,4 +1,5 @@
-import { Redis } from 'ioredis'
+import { redisTarget } from '../../src/store/redis-support.js'
+import { connectRedis } from './redis-prefix.js'
 import { wallMs } from './wait.js'
 
 /**
@@ -14,9 +15,10 @@ export interface DelWatcher {
 }
 
 export async function watchDeletes(redisUrl: string, keyPattern: string): Promise<DelWatcher> {
-  const db = Number(new URL(redisUrl).pathname.slice(1) || '0')
+  const target = redisTarget(redisUrl)
+  const db = 'url' in target ? Number(new URL(target.url).pathname.slice(1) || '0') : target.db
   const channelPrefix = `__keyspace@${db}__:`
-  const subscriber = new Redis(redisUrl, { maxRetriesPerRequest: 1 })
+  const subscriber = connectRedis(redisUrl)
   const waiting = new Map<string, (at: number) => void>()
   subscriber.on('pmessage', (_pattern: string, channel: string, message: string) => {
     if (message !== 'del') return

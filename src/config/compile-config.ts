@@ -96,7 +96,7 @@ function compileStore(raw: RawConfig, problems: ProblemList): StoreConfig {
   const clusterUrls = typeof store.redisCluster === 'string' ? store.redisCluster.split(',').map((u) => u.trim()).filter((u) => u !== '') : store.redisCluster ?? []
   if (store.redis && clusterUrls.length > 0) problems.add(['store'], 'set store.redis (one Redis) or store.redisCluster (a Redis Cluster), not both')
   if (store.redis) {
-    if (!REDIS_URL.test(store.redis)) problems.add(['store', 'redis'], `"${redactUrl(store.redis)}" is not a redis:// or rediss:// URL`)
+    if (!REDIS_URL.test(store.redis) && !REDIS_SOCKET_URL.test(store.redis)) problems.add(['store', 'redis'], `"${redactUrl(store.redis)}" is not a redis://, rediss:// or unix:///path/to/redis.sock URL`)
     return { kind: 'redis', url: store.redis, keyPrefix, timeoutMs: timeoutMs(), maxEntryBytes, compressAboveBytes, l1: compileL1(store.l1, problems) }
   }
   if (clusterUrls.length > 0) {
@@ -134,6 +134,8 @@ function compileRoutes(raws: RawRoute[], maxEntryBytes: number, problems: Proble
 }
 
 const REDIS_URL = /^rediss?:\/\/[^\s]+$/
+/** One Redis beside the proxy, on its Unix socket (an absolute path; ?db=N as in redis-cli's -n): no TCP stack on each round trip. */
+const REDIS_SOCKET_URL = /^unix:\/\/\/[^\s?]+(\?db=\d+)?$/
 
 /**
  * In a Redis Cluster every key an entry needs (entry, stamps, lock) lives in its tenant's hash

@@ -5,6 +5,15 @@ import { makeStamp } from './stamp.js'
 
 /** What both Redis stores (one Redis, a Redis Cluster) do the same way. */
 
+/**
+ * Where ioredis connects for a store URL: a redis:// or rediss:// URL as it is, and
+ * `unix:///path/to.sock[?db=N]` (validated by the config) as a socket path and database.
+ */
+export function redisTarget(url: string): { readonly url: string } | { readonly path: string; readonly db: number } {
+  const socket = /^unix:\/\/(\/[^?]+)(?:\?db=(\d+))?$/.exec(url)
+  return socket ? { path: socket[1] as string, db: Number(socket[2] ?? 0) } : { url }
+}
+
 /** Runs one store operation; any failure becomes CCP_STORE_UNAVAILABLE, which the proxy answers with BYPASS. */
 export function makeGuard(label: string) {
   return async function guarded<T>(what: string, run: () => Promise<T>): Promise<T> {

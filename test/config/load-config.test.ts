@@ -88,6 +88,14 @@ t.test('store.redisCluster: a list or one comma-separated string; checked like s
   t.ok(empty.ok && empty.config.store.kind === 'memory', 'empty means unset, as with store.redis')
 })
 
+t.test('store.redis may be a Unix socket: unix:///absolute/path, with an optional ?db=N', async (t) => {
+  const socket = loadConfigText(good, 'cfg.yaml', { ...env, REDIS_URL: 'unix:///run/redis/redis.sock?db=2' })
+  t.ok(socket.ok && socket.config.store.kind === 'redis' && socket.config.store.url === 'unix:///run/redis/redis.sock?db=2')
+  for (const bad of ['unix://run/redis.sock', 'unix:///run/redis.sock?password=x', '/run/redis.sock']) {
+    t.match(problemsOf(good, { ...env, REDIS_URL: bad }).join(), /store\.redis: ".*" is not a redis:\/\/, rediss:\/\/ or unix:\/\/\/path\/to\/redis\.sock URL/, bad)
+  }
+})
+
 t.test('with store.redisCluster a route tag names the tenant second (it is placed in the tenant\'s hash slot)', async (t) => {
   const cluster = good.replace('redis: ${REDIS_URL}', 'redisCluster: redis://a:7001')
   t.same(problemsOf(cluster), [], 'the contract routes are all name:{tenant}...')

@@ -2,10 +2,12 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { createServer } from 'node:net'
 import { Redis } from 'ioredis'
 
-/** A private redis-server on a free loopback port, for tests that stop and start Redis. */
+/** A private redis-server on a free loopback port (and a Unix socket, if asked), for tests that stop and start Redis. */
 export interface PrivateRedis {
   readonly url: string
   readonly port: number
+  /** unix:///path of its socket, when made with one. */
+  readonly socketUrl: string | undefined
   start(): Promise<void>
   stop(): Promise<void>
 }
@@ -18,15 +20,17 @@ export async function freePort(): Promise<number> {
   return port
 }
 
-export async function makePrivateRedis(): Promise<PrivateRedis> {
+export async function makePrivateRedis(options: { unixSocket?: string } = {}): Promise<PrivateRedis> {
   const port = await freePort()
   let child: ChildProcess | undefined
   const url = `redis://127.0.0.1:${port}`
+  const socketArgs = options.unixSocket === undefined ? [] : ['--unixsocket', options.unixSocket, '--unixsocketperm', '700']
   return {
     url,
     port,
+    socketUrl: options.unixSocket === undefined ? undefined : `unix://${options.unixSocket}`,
     async start() {
-      child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' })
+      child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...socketArgs], { stdio: 'ignore' })
       const deadline = Date.now() + 5000
       for (;;) {
         const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null })
