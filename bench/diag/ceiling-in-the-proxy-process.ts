@@ -1,10 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { request, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import type { IncomingMessage, OutgoingHttpHeaders, Server, ServerResponse } from 'node:http'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { captureResponse, writeCapture } from '../lib/capture.js'
 import { sampleCpu } from '../lib/cpu-usage.js'
+import { waitFor } from '../lib/wait.js'
+import type { CapturedResponse } from '../servers/ceiling-server.js'
 import { PATH, startDiagProxy } from './diag-proxy.js'
 
 /**
@@ -28,56 +31,27 @@ const SECONDS = Number(process.env['DIAG_SECONDS'] ?? 3)
 const SERVER_CPU = process.env['BENCH_SERVER_CPU'] ?? '1'
 const LOAD_CPU = process.env['BENCH_LOAD_CPU'] ?? '0'
 const CEILING_PATH = '/ceiling-in-process'
-const NOT_REPLAYED = new Set(['date', 'connection', 'keep-alive', 'transfer-encoding', 'content-length'])
 const here = dirname(fileURLToPath(import.meta.url))
 const root = join(here, '..', '..', '..', '..')
 
-interface Captured { status: number; headers: [string, string][]; body: Buffer }
-
-function capture(url: string, headers: Record<string, string>): Promise<Captured> {
-  return new Promise((resolve, reject) => {
-    request(url, { headers }, (res) => {
-      const chunks: Buffer[] = []
-      res.on('data', (c: Buffer) => chunks.push(c))
-      res.on('end', () => {
-        const kept: [string, string][] = []
-        for (let i = 0; i < res.rawHeaders.length; i += 2) {
-          const name = (res.rawHeaders[i] as string).toLowerCase()
-          if (!NOT_REPLAYED.has(name)) kept.push([name, res.rawHeaders[i + 1] as string])
-        }
-        resolve({ status: res.statusCode ?? 0, headers: kept, body: Buffer.concat(chunks) })
-      })
-    }).on('error', reject).end()
-  })
-}
-
-function installCeilingHandler(proxyServer: import('node:http').Server, captured: Captured): void {
+function installCeilingHandler(proxyServer: Server, captured: CapturedResponse): void {
+  const body = Buffer.from(captured.bodyBase64, 'base64')
   const headers: OutgoingHttpHeaders = {}
   for (const [name, value] of captured.headers) headers[name] = value
-  headers['content-length'] = String(captured.body.length)
+  headers['content-length'] = String(body.length)
   const [listener] = proxyServer.listeners('request') as ((req: IncomingMessage, res: ServerResponse) => void)[]
   if (listener === undefined) throw new Error('the proxy server has no request listener')
   proxyServer.removeAllListeners('request')
   proxyServer.on('request', (req: IncomingMessage, res: ServerResponse) => {
     if (req.url !== CEILING_PATH) return listener.call(proxyServer, req, res)
     res.writeHead(captured.status, headers)
-    res.end(captured.body)
+    res.end(body)
   })
 }
 
 function startCeilingProcess(responseFile: string, port: number): ChildProcess {
   const script = join(root, 'dist', 'bench-build', 'bench', 'servers', 'ceiling-server.js')
   return spawn('taskset', ['-c', SERVER_CPU, process.execPath, script, '--port', String(port), '--response', responseFile], { stdio: 'ignore' })
-}
-
-async function waitUntilAnswering(url: string): Promise<void> {
-  const deadline = Date.now() + 5000
-  for (;;) {
-    try { return void await (await fetch(url)).arrayBuffer() } catch (err) {
-      if (Date.now() > deadline) throw err
-      await new Promise((resolve) => setTimeout(resolve, 50))
-    }
-  }
 }
 
 /** One wrk run (the bench's Lua script and settings) against url; the server pid's CPU time per request. */
@@ -103,15 +77,14 @@ async function main(): Promise<void> {
   let ceiling: ChildProcess | undefined
   try {
     const auth = diag.headers.authorization
-    // wrk's request (no Accept): its first request is a MISS of its own key, stored and admitted like the primed one.
-    const captured = await capture(diag.proxy.url + PATH, { authorization: auth, 'x-tenant-id': '1' })
-    const responseFile = join(tmp, 'hit-response.json')
-    writeFileSync(responseFile, JSON.stringify({ url: PATH, status: captured.status, headers: captured.headers, bodyBase64: captured.body.toString('base64') }))
+    // The primed hit's bytes (wrk's own key, without Accept, is stored and admitted in the warm-up round).
+    const captured = await captureResponse(diag.proxy.url, PATH, { authorization: auth })
+    const responseFile = writeCapture(join(tmp, 'hit-response.json'), captured)
     installCeilingHandler(diag.proxy.app.server, captured)
     const port = 20_000 + (process.pid % 20_000)
     ceiling = startCeilingProcess(responseFile, port)
     const ceilingUrl = `http://127.0.0.1:${port}`
-    await waitUntilAnswering(ceilingUrl + PATH)
+    await waitFor('the ceiling process', async () => (await (await fetch(ceilingUrl + PATH)).arrayBuffer(), true), 5000)
     const servers = [
       { name: 'Node ceiling, its own process', url: ceilingUrl, path: PATH, pid: ceiling.pid as number },
       { name: 'the same handler in the proxy process', url: diag.proxy.url, path: CEILING_PATH, pid: process.pid },

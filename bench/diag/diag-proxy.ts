@@ -4,10 +4,11 @@ import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createSigner } from 'fast-jwt'
-import { Redis } from 'ioredis'
 import { makeManualClock } from '../../src/clock.js'
 import { makeLogger } from '../../src/logger.js'
 import { startProxy, type RunningProxy } from '../../src/server.js'
+import { connectRedis, deleteByPrefix } from '../lib/redis-prefix.js'
+import { waitFor } from '../lib/wait.js'
 
 /**
  * The proxy the hit-path diagnoses measure, in their own process: the real one (startProxy)
@@ -39,11 +40,14 @@ export async function startDiagProxy(options: { keyPrefix: string }): Promise<Di
   const close = async () => {
     await proxy.close()
     await origin.close()
-    await deleteKeys(redisUrl, options.keyPrefix)
+    const redis = connectRedis(redisUrl)
+    await deleteByPrefix(redis, options.keyPrefix)
+    await redis.quit()
     rmSync(dir, { recursive: true, force: true })
   }
   try {
-    await waitForStore(proxy.store)
+    // The store's client does not queue commands while it connects (every one fails fast).
+    await waitFor('the store', async () => (await proxy.store.ping(), true), 5000, 20)
     const token = createSigner({ key: SECRET, algorithm: 'HS256' })({ tenant: 1, sub: 7, exp: Math.floor(Date.now() / 1000) + 3600 })
     const headers = { host: new URL(proxy.url).host, authorization: `Bearer ${token}`, 'x-tenant-id': '1', accept: '*/*' }
     for (const expected of ['MISS', 'HIT', 'HIT']) {
@@ -79,21 +83,4 @@ async function startOrigin(body: Buffer): Promise<{ url: string; close(): Promis
   const server = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json', vary: 'Accept' }).end(body))
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => new Promise((resolve) => server.close(() => resolve())) }
-}
-
-/** The store's client does not queue commands while it connects (every one fails fast): ping until one answers. */
-async function waitForStore(store: { ping(): Promise<unknown> }): Promise<void> {
-  const deadline = Date.now() + 5000
-  for (;;) {
-    try { return void await store.ping() } catch (err) {
-      if (Date.now() > deadline) throw err
-      await new Promise((resolve) => setTimeout(resolve, 20))
-    }
-  }
-}
-
-async function deleteKeys(redisUrl: string, prefix: string): Promise<void> {
-  const redis = new Redis(redisUrl)
-  for await (const keys of redis.scanStream({ match: `${prefix}*`, count: 500 }) as AsyncIterable<string[]>) if (keys.length > 0) await redis.unlink(...keys)
-  await redis.quit()
 }

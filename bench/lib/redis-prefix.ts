@@ -1,16 +1,14 @@
-import { Redis, type RedisOptions } from 'ioredis'
+import type { Redis } from 'ioredis'
 import { escapeGlob } from '../../src/store/glob.js'
-import { redisTarget } from '../../src/store/redis-support.js'
+import { connectRedisUrl } from '../../src/store/redis-support.js'
 
 /**
  * Redis housekeeping of a run: every key it or its proxies write starts with the run's own
  * prefix, and cleanup deletes by that prefix (SCAN + UNLINK), never FLUSHALL.
  */
 /** The bench's own connection to the run's Redis: a redis:// URL or, as the proxy takes it, unix:///path. */
-export function connectRedis(url: string, options: RedisOptions = {}): Redis {
-  const target = redisTarget(url)
-  const settings: RedisOptions = { maxRetriesPerRequest: 1, lazyConnect: false, ...options }
-  return 'url' in target ? new Redis(target.url, settings) : new Redis({ ...settings, path: target.path, db: target.db })
+export function connectRedis(url: string): Redis {
+  return connectRedisUrl(url, { maxRetriesPerRequest: 1, lazyConnect: false })
 }
 
 export async function deleteByPrefix(redis: Redis, prefix: string): Promise<number> {

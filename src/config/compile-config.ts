@@ -1,6 +1,7 @@
 import proxyAddr from '@fastify/proxy-addr'
 import type { CompiledConfig, CompiledRoute, StoreConfig } from './types.js'
 import { ProblemList } from './problems.js'
+import { REDIS_SOCKET_URL, REDIS_URL } from './redis-url.js'
 import { parseDuration, parseSize } from './duration.js'
 import { compileRoute, take, type RawRoute } from './compile-route.js'
 import { compileIdentity, type RawIdentity } from './compile-identity.js'
@@ -133,9 +134,6 @@ function compileRoutes(raws: RawRoute[], maxEntryBytes: number, problems: Proble
   return routes
 }
 
-const REDIS_URL = /^rediss?:\/\/[^\s]+$/
-/** One Redis beside the proxy, on its Unix socket (an absolute path; ?db=N as in redis-cli's -n): no TCP stack on each round trip. */
-const REDIS_SOCKET_URL = /^unix:\/\/\/[^\s?]+(\?db=\d+)?$/
 
 /**
  * In a Redis Cluster every key an entry needs (entry, stamps, lock) lives in its tenant's hash

@@ -106,6 +106,12 @@ function sameHeaderBlock(a: readonly string[], b: readonly string[]): boolean {
   return true
 }
 
+/** A memo is used only while its token verifies: from the later of nbf and iat to exp, with the clock tolerance. */
+function withinTokenWindow(memo: Memo): boolean {
+  const now = Date.now() // the token window's time base (fast-jwt's)
+  return now >= memo.notBefore && now <= memo.until
+}
+
 /** The Fastify adapter of the request path: recv -> key -> lookup -> (deliver | fetch -> store). */
 export function makeCacheHooks(deps: CacheHooksDeps) {
   const { store, clock, metrics } = deps
@@ -166,8 +172,7 @@ export function makeCacheHooks(deps: CacheHooksDeps) {
     if (last === undefined) return undefined
     const memo = last.memo
     if (memo.url !== url || memo.active !== active || memo.varyEpoch !== varyEpoch || !sameHeaderBlock(last.rawHeaders, req.rawHeaders)) return undefined
-    const now = Date.now() // the token window's time base (fast-jwt's)
-    return now >= memo.notBefore && now <= memo.until ? last : undefined
+    return withinTokenWindow(memo) ? last : undefined
   }
 
   function memoApplies(memo: Memo, req: IncomingMessage, url: string, authorization: string, active: ActiveConfig): boolean {
@@ -179,8 +184,7 @@ export function makeCacheHooks(deps: CacheHooksDeps) {
       const origin = clientOrigin(req, active.config)
       if (origin.proto !== memo.origin.proto || origin.host !== memo.origin.host) return false
     }
-    const now = Date.now() // the token window's time base (fast-jwt's)
-    return now >= memo.notBefore && now <= memo.until
+    return withinTokenWindow(memo)
   }
 
   function keyInputOf(recv: LookupRecv, req: IncomingMessage, varyNames: readonly string[], active: ActiveConfig): KeyInput {

@@ -1,4 +1,4 @@
-import { Redis, type RedisOptions } from 'ioredis'
+import type { Redis, RedisOptions } from 'ioredis'
 import type { Logger } from 'pino'
 import type { CacheStore, InvalidationEvent, StoreRead, StoreWrite } from './store.js'
 import { ACQUIRE_STAMPS, ADVANCE_WATERMARK, END_FILL, READ_OR_ACQUIRE, WRITE_IF_UNCHANGED } from './redis-scripts.js'
@@ -7,7 +7,7 @@ import { makeInvalidationFeed } from './invalidation-feed.js'
 import { EVERYTHING_TAG } from '../tags/tag-template.js'
 import { makeStamp } from './stamp.js'
 import { escapeGlob } from './glob.js'
-import { logErrorsThrottled, makeGuard, parseReadOrAcquire, readOrAcquireArgs, readRunId, redisTarget, watermarkOfRun, writeIfUnchangedArgs } from './redis-support.js'
+import { logErrorsThrottled, makeGuard, parseReadOrAcquire, readOrAcquireArgs, readRunId, connectRedisUrl, watermarkOfRun, writeIfUnchangedArgs } from './redis-support.js'
 
 export interface RedisStoreOptions {
   readonly url: string
@@ -39,8 +39,7 @@ function makeClient(options: RedisStoreOptions): ScriptedRedis {
     retryStrategy: (attempt) => Math.min(50 * 2 ** Math.min(attempt, 6), 2000),
     lazyConnect: false,
   }
-  const target = redisTarget(options.url)
-  const client = 'url' in target ? new Redis(target.url, redisOptions) : new Redis({ ...redisOptions, path: target.path, db: target.db })
+  const client = connectRedisUrl(options.url, redisOptions)
   client.defineCommand('readOrAcquire', { lua: READ_OR_ACQUIRE })
   client.defineCommand('acquireStamps', { lua: ACQUIRE_STAMPS })
   client.defineCommand('writeIfUnchanged', { lua: WRITE_IF_UNCHANGED })

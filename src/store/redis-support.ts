@@ -1,16 +1,20 @@
+import { Redis, type RedisOptions } from 'ioredis'
 import type { Logger } from 'pino'
+import { REDIS_SOCKET_URL } from '../config/redis-url.js'
 import { ProxyError } from '../errors.js'
 import type { AcquireOnMiss, AcquiredStamps, StoreWrite } from './store.js'
 import { makeStamp } from './stamp.js'
 
 /** What both Redis stores (one Redis, a Redis Cluster) do the same way. */
 
-/**
- * Where ioredis connects for a store URL: a redis:// or rediss:// URL as it is, and
- * `unix:///path/to.sock[?db=N]` (validated by the config) as a socket path and database.
- */
+/** An ioredis client for a store URL: redis:// or rediss:// as it is, `unix:///path/to.sock[?db=N]` as a socket path and database. */
+export function connectRedisUrl(url: string, options: RedisOptions): Redis {
+  const target = redisTarget(url)
+  return 'url' in target ? new Redis(target.url, options) : new Redis({ ...options, path: target.path, db: target.db })
+}
+
 export function redisTarget(url: string): { readonly url: string } | { readonly path: string; readonly db: number } {
-  const socket = /^unix:\/\/(\/[^?]+)(?:\?db=(\d+))?$/.exec(url)
+  const socket = REDIS_SOCKET_URL.exec(url)
   return socket ? { path: socket[1] as string, db: Number(socket[2] ?? 0) } : { url }
 }
 
